@@ -1,0 +1,409 @@
+"""Load and validate feeds.yaml into plain frozen records, reporting every problem with its line.
+
+What it does: parses YAML keeping each node's line, rejects duplicate keys, validates with
+pydantic (unknown keys are errors, with a "did you mean" hint), checks cross-field rules (unique
+source ids), and converts the result into frozen dataclasses (`Config`) that the rest of the
+program reads. Every problem comes back at once as
+`feeds.yaml:14: sources[2].url: must be an http(s) URL (got 'ftp://x')`.
+
+What it does not do: read secrets (a source names the environment variable that holds its token;
+the source reads it), fetch anything, or watch the file for changes.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
+
+SOURCE_KINDS = ("rss",)  # later: mastodon, bluesky_jetstream, reddit, hackernews, google_trends, x_search
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(value: object) -> timedelta:
+    """'30s', '10m', '2h', '1d', '1w' (or a number of seconds) to a timedelta."""
+    if isinstance(value, bool):
+        raise ValueError("must be a duration such as 30s, 10m, 2h or 1d")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str) and (match := _DURATION.match(value)):
+        seconds = float(match.group(1)) * _UNITS[match.group(2)]
+    else:
+        raise ValueError("must be a duration such as 30s, 10m, 2h or 1d")
+    if seconds <= 0:
+        raise ValueError("must be a positive duration such as 30s, 10m, 2h or 1d")
+    return timedelta(seconds=seconds)
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class SourceModel(_Strict):
+    id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
+    kind: Literal["rss"]
+    url: str
+    interval: Duration = timedelta(minutes=10)
+    enabled: bool = True
+    name: str | None = None
+    lang: str | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError("must be an http(s) URL")
+        return value
+
+    @field_validator("interval")
+    @classmethod
+    def _sane_interval(cls, value: timedelta) -> timedelta:
+        if value < timedelta(seconds=30):
+            raise ValueError("must be at least 30s (be kind to the publisher)")
+        return value
+
+
+class WatchModel(_Strict):
+    terms: list[str] = []
+    exclude: list[str] = []
+
+
+class SlackModel(_Strict):
+    channel: Annotated[str, Field(min_length=2)] = "#inhaker"
+
+    @field_validator("channel")
+    @classmethod
+    def _channel(cls, value: str) -> str:
+        if not (value.startswith("#") or re.match(r"^[CGD][A-Z0-9]{6,}$", value)):
+            raise ValueError("must be a channel name starting with # or a channel id like C0123ABC")
+        return value
+
+
+class DetectionModel(_Strict):
+    bucket: Duration = timedelta(minutes=10)
+    window: Duration = timedelta(hours=1)
+    baseline: Duration = timedelta(hours=24)
+    min_posts: Annotated[int, Field(ge=1)] = 5
+    min_authors: Annotated[int, Field(ge=1)] = 3
+    min_ratio: Annotated[float, Field(ge=1.0)] = 3.0
+    min_score: Annotated[float, Field(ge=0.0)] = 3.0
+    watch_min_posts: Annotated[int, Field(ge=1)] = 3
+
+
+class OpportunitiesModel(_Strict):
+    enabled: bool = True
+    min_score: Annotated[float, Field(ge=0.0, le=1.0)] = 0.6
+    max_age: Duration = timedelta(days=2)
+
+
+class AlertsModel(_Strict):
+    cooldown: Duration = timedelta(hours=12)
+    max_per_tick: Annotated[int, Field(ge=1)] = 10
+
+
+class StoreModel(_Strict):
+    retention: Duration = timedelta(days=7)
+
+
+class ConfigModel(_Strict):
+    sources: list[SourceModel] = []
+    watch: WatchModel = WatchModel()
+    slack: SlackModel = SlackModel()
+    detection: DetectionModel = DetectionModel()
+    opportunities: OpportunitiesModel = OpportunitiesModel()
+    alerts: AlertsModel = AlertsModel()
+    store: StoreModel = StoreModel()
+
+
+# ---------------------------------------------------------------------------------------------
+# The records the rest of the program reads.
+
+
+@dataclass(frozen=True, slots=True)
+class SourceConfig:
+    id: str
+    kind: str
+    url: str
+    interval: timedelta
+    enabled: bool = True
+    name: str | None = None
+    lang: str | None = None
+
+    @property
+    def label(self) -> str:
+        return self.name or self.id
+
+
+@dataclass(frozen=True, slots=True)
+class DetectionConfig:
+    bucket: timedelta = timedelta(minutes=10)
+    window: timedelta = timedelta(hours=1)
+    baseline: timedelta = timedelta(hours=24)
+    min_posts: int = 5
+    min_authors: int = 3
+    min_ratio: float = 3.0
+    min_score: float = 3.0
+    watch_min_posts: int = 3
+
+
+@dataclass(frozen=True, slots=True)
+class OpportunitiesConfig:
+    enabled: bool = True
+    min_score: float = 0.6
+    max_age: timedelta = timedelta(days=2)
+
+
+@dataclass(frozen=True, slots=True)
+class AlertsConfig:
+    cooldown: timedelta = timedelta(hours=12)
+    max_per_tick: int = 10
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    sources: tuple[SourceConfig, ...] = ()
+    watch_terms: tuple[str, ...] = ()
+    exclude_terms: tuple[str, ...] = ()
+    slack_channel: str = "#inhaker"
+    detection: DetectionConfig = field(default_factory=DetectionConfig)
+    opportunities: OpportunitiesConfig = field(default_factory=OpportunitiesConfig)
+    alerts: AlertsConfig = field(default_factory=AlertsConfig)
+    retention: timedelta = timedelta(days=7)
+    path: str = "feeds.yaml"
+
+    @property
+    def enabled_sources(self) -> tuple[SourceConfig, ...]:
+        return tuple(s for s in self.sources if s.enabled)
+
+
+def _to_config(model: ConfigModel, path: str) -> Config:
+    return Config(
+        sources=tuple(
+            SourceConfig(
+                id=s.id,
+                kind=s.kind,
+                url=s.url,
+                interval=s.interval,
+                enabled=s.enabled,
+                name=s.name,
+                lang=s.lang,
+            )
+            for s in model.sources
+        ),
+        watch_terms=tuple(model.watch.terms),
+        exclude_terms=tuple(model.watch.exclude),
+        slack_channel=model.slack.channel,
+        detection=DetectionConfig(**model.detection.model_dump()),
+        opportunities=OpportunitiesConfig(**model.opportunities.model_dump()),
+        alerts=AlertsConfig(**model.alerts.model_dump()),
+        retention=model.store.retention,
+        path=path,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Errors with lines.
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigProblem:
+    file: str
+    line: int
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.path}: " if self.path else ""
+        return f"{self.file}:{self.line}: {where}{self.message}"
+
+
+class ConfigError(Exception):
+    """feeds.yaml has one or more problems; `problems` lists each with file, line and key path."""
+
+    def __init__(self, problems: list[ConfigProblem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+def _format_path(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+class _Lines:
+    """Line numbers (1-based) of every key and item in a YAML document, by location tuple."""
+
+    def __init__(self) -> None:
+        self.key_lines: dict[tuple[int | str, ...], int] = {}
+        self.duplicates: list[tuple[tuple[int | str, ...], int]] = []
+
+    def walk(self, node: yaml.Node, loc: tuple[int | str, ...]) -> None:
+        if isinstance(node, yaml.MappingNode):
+            seen: set[str] = set()
+            for key_node, value_node in node.value:
+                key = str(key_node.value)
+                child = (*loc, key)
+                line = key_node.start_mark.line + 1
+                if key in seen:
+                    self.duplicates.append((child, line))
+                seen.add(key)
+                self.key_lines.setdefault(child, line)
+                self.walk(value_node, child)
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                child = (*loc, index)
+                self.key_lines.setdefault(child, item.start_mark.line + 1)
+                self.walk(item, child)
+
+    def line_of(self, loc: tuple[int | str, ...]) -> int:
+        while loc:
+            if loc in self.key_lines:
+                return self.key_lines[loc]
+            loc = loc[:-1]
+        return 1
+
+
+def _known_fields(model: type[BaseModel], loc: tuple[int | str, ...]) -> list[str]:
+    """Field names valid at `loc`'s parent, for a "did you mean" hint on an unknown key."""
+    current: Any = model
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        info = current.model_fields.get(part) if hasattr(current, "model_fields") else None
+        if info is None:
+            return []
+        annotation = info.annotation
+        args = getattr(annotation, "__args__", ())
+        candidates = [annotation, *args]
+        current = next(
+            (c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None
+        )
+        if current is None:
+            return []
+    return list(current.model_fields) if hasattr(current, "model_fields") else []
+
+
+def _shorten(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _message_for(error: Any, loc: tuple[int | str, ...]) -> str:
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        known = _known_fields(ConfigModel, loc)
+        close = difflib.get_close_matches(str(loc[-1]), known, n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else f"; known keys: {', '.join(known)}"
+        return f"unknown key{hint}"
+    if kind == "missing":
+        return "is required"
+    if kind == "literal_error":
+        expected = error.get("ctx", {}).get("expected", "")
+        return f"must be one of {expected} (got {_shorten(error.get('input'))})"
+    message = str(error["msg"])
+    message = message.removeprefix("Value error, ")
+    if kind == "string_pattern_mismatch" and loc[-1] == "id":
+        message = "must be lowercase letters, digits, '.', '_' or '-' (at most 64)"
+    return f"{message} (got {_shorten(error.get('input'))})"
+
+
+def _problems_from_validation(
+    exc: ValidationError, lines: _Lines, file: str
+) -> list[ConfigProblem]:
+    problems = []
+    for error in exc.errors():
+        loc = tuple(error["loc"])
+        problems.append(
+            ConfigProblem(file, lines.line_of(loc), _format_path(loc), _message_for(error, loc))
+        )
+    return problems
+
+
+def parse_config(text: str, file: str = "feeds.yaml") -> Config:
+    """Validate feeds.yaml text; raise ConfigError listing every problem with its line."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else 1
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(
+            [ConfigProblem(file, line, "", f"not valid YAML: {problem} — fix the syntax")]
+        ) from None
+    lines = _Lines()
+    if node is not None:
+        lines.walk(node, ())
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(
+            [ConfigProblem(file, 1, "", "must be a mapping with keys such as sources, watch")]
+        )
+    problems = [
+        ConfigProblem(file, line, _format_path(loc), "duplicate key; the later one would win")
+        for loc, line in lines.duplicates
+    ]
+    model: ConfigModel | None = None
+    try:
+        model = ConfigModel.model_validate(data)
+    except ValidationError as exc:
+        problems.extend(_problems_from_validation(exc, lines, file))
+    if model is not None:
+        seen: dict[str, int] = {}
+        for index, source in enumerate(model.sources):
+            if source.id in seen:
+                problems.append(
+                    ConfigProblem(
+                        file,
+                        lines.line_of(("sources", index, "id")),
+                        f"sources[{index}].id",
+                        f"duplicate source id (got {source.id!r}, "
+                        f"also sources[{seen[source.id]}]) — ids must be unique",
+                    )
+                )
+            seen.setdefault(source.id, index)
+    if problems:
+        problems.sort(key=lambda p: p.line)
+        raise ConfigError(problems)
+    assert model is not None
+    return _to_config(model, file)
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate a feeds.yaml file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            [ConfigProblem(str(path), 1, "", "file not found — pass --config or set INHAKER_CONFIG")]
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(
+            [ConfigProblem(str(path), 1, "", f"cannot read: {exc} — check the file")]
+        ) from None
+    return parse_config(text, file=str(path))

@@ -1,0 +1,77 @@
+"""What a notifier receives and the contract it follows.
+
+What it does: defines `Alert` (one finding the policy decided to tell the team about, with the
+channel it goes to and the labels needed to render it) and the `Notifier` protocol shared by the
+console and Slack notifiers.
+
+What it does not do: decide whether to alert (bot/alerts.py does), or render anything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from detectors.records import Opportunity, Trend
+
+
+@dataclass(frozen=True, slots=True)
+class EvidencePost:
+    """A post shown under an alert: enough to read it and click through."""
+
+    id: str
+    source: str
+    source_label: str
+    text: str
+    created_at: datetime
+    author: str | None = None
+    url: str | None = None
+    title: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """One message the team should see.
+
+    `id` is stable and unique ("trend:twelftal:2014-06-13T19:40Z" or "opportunity:emerce:123"):
+    it is the outbox key, so the same alert is never sent twice. `is_update` marks a bigger
+    version of an already-sent trend: notifiers edit the earlier message instead of posting anew.
+    """
+
+    id: str
+    kind: str  # "trend" | "opportunity"
+    channel: str
+    created_at: datetime
+    trend: Trend | None = None
+    opportunity: Opportunity | None = None
+    top_posts: tuple[EvidencePost, ...] = field(default=())
+    source_labels: dict[str, str] = field(default_factory=dict)
+    is_update: bool = False
+
+    @property
+    def title(self) -> str:
+        if self.trend is not None:
+            return self.trend.title
+        if self.opportunity is not None:
+            return self.opportunity.title or self.opportunity.text[:80]
+        return self.id
+
+
+class NotifierError(Exception):
+    """Delivery failed in a way that may succeed later (outage, rate limit exhausted).
+
+    The outbox keeps the alert and tries again on the next tick; nothing is dropped.
+    """
+
+
+class Notifier(Protocol):
+    """Delivers alerts somewhere people read them."""
+
+    def send(self, alert: Alert) -> str | None:
+        """Post a new message; return its reference (Slack ts) or None. Raise NotifierError."""
+        ...
+
+    def update(self, alert: Alert, ref: str) -> None:
+        """Replace an earlier message (ref from `send`) with this newer version of the alert."""
+        ...

@@ -1,0 +1,71 @@
+"""The contract every source adapter follows: state in, posts and new state out, errors as data.
+
+What it does: defines `SourceState` (what the store keeps per source between polls: conditional
+GET validators, a cursor, backoff and health), `FetchResult` (what one poll returns) and the
+`Source` protocol. A source never raises past `fetch`: anything that goes wrong becomes a
+`FetchResult` with `error` set, so one broken feed never stops the others.
+
+What it does not do: store anything, schedule anything, or decide about backoff timing (the
+pipeline does that from `FetchResult`, so every kind of source backs off the same way).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from detectors.records import Post
+
+
+@dataclass(frozen=True, slots=True)
+class SourceState:
+    """Per-source state kept in the store between polls."""
+
+    source_id: str
+    etag: str | None = None
+    last_modified: str | None = None
+    cursor: str | None = None
+    next_due: datetime | None = None  # earliest next poll (backoff, Retry-After)
+    last_polled_at: datetime | None = None
+    last_success_at: datetime | None = None
+    last_error: str | None = None
+    last_error_at: datetime | None = None
+    failures_in_a_row: int = 0
+    polls: int = 0  # successful polls so far; 0 means the next poll is the first (backlog)
+    items_last_poll: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class FetchResult:
+    """What one poll of one source produced.
+
+    `posts` are every item the source offered now (the store drops ones it has already seen).
+    `not_modified` is True for a 304 answer. `error` is one human line in the shape
+    "what failed: which thing: cause — what to do". `retry_after` is a server's own
+    request to wait (429/503 Retry-After), in seconds.
+    """
+
+    posts: list[Post] = field(default_factory=list)
+    etag: str | None = None
+    last_modified: str | None = None
+    cursor: str | None = None
+    not_modified: bool = False
+    error: str | None = None
+    retry_after: float | None = None
+    status: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+class Source(Protocol):
+    """A configured source that can be polled. Implementations live in bot/sources/<kind>.py."""
+
+    id: str
+    kind: str
+
+    def fetch(self, state: SourceState, now: datetime) -> FetchResult:
+        """Poll once. Never raises: errors are returned in `FetchResult.error`."""
+        ...
