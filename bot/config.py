@@ -29,7 +29,9 @@ from pydantic import (
     field_validator,
 )
 
-SOURCE_KINDS = ("rss",)  # later: mastodon, bluesky_jetstream, reddit, hackernews, google_trends, x_search
+SOURCE_KINDS = (
+    "rss",
+)  # later: mastodon, bluesky_jetstream, reddit, hackernews, google_trends, x_search
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -400,7 +402,11 @@ def load_config(path: str | Path) -> Config:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(
-            [ConfigProblem(str(path), 1, "", "file not found — pass --config or set INHAKER_CONFIG")]
+            [
+                ConfigProblem(
+                    str(path), 1, "", "file not found — pass --config or set INHAKER_CONFIG"
+                )
+            ]
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(

@@ -26,34 +26,42 @@ _MENTION = re.compile(r"(?<!\w)@[\w.]+(?:@[\w.-]+)?")
 # is split at the hyphen below so that "emerce" counts).
 _WORD = re.compile(r"[^\W\d_](?:[^\W\d_]|['’])*", re.UNICODE)
 
-STOPWORDS_NL = frozenset(
+
+def _words(block: str) -> frozenset[str]:
+    """A whitespace-separated word list (easier to read and extend than a list literal)."""
+    return frozenset(block.split())
+
+
+STOPWORDS_NL = _words(
     """
-    aan al alle alles als altijd andere ben bij daar dan dat de der deze die dit doch doen door
-    dus een eens en er ge geen geweest haar had heb hebben heeft hem het hier hij hoe hun iemand
-    iets ik in is ja je jij jou jouw jullie kan kon kunnen maar me meer men met mij mijn moet na
-    naar niet niets nog nu of om omdat onder ons onze ook op over reeds te tegen toch toen tot u
-    uit uw van veel voor want waren was wat we wel werd wezen wie wij wil worden wordt zal ze zelf
-    zich zij zijn zo zonder zou zei zegt gaat gaan komt kunt mag moeten waar waarom welke
-    deze dat daarom hoe dan nou even heel erg echt weer al nog steeds vandaag gisteren morgen
-    jaar dag week uur keer eerste nieuwe nieuw grote groot goed beter best meest mensen iedereen
-    waarin waarop daarin daarop hierin hierop zoals tussen tijdens na sinds via per zonder binnen
-    buiten boven onder achter naast rond over hun haar hem ze zo'n z'n m'n d'r 's
-    """.split()
+    aan al alle alles als altijd andere ben bij daar dan dat de der deze die dit doch doen
+    door dus een eens en er ge geen geweest haar had heb hebben heeft hem het hier hij hoe
+    hun iemand iets ik in is ja je jij jou jouw jullie kan kon kunnen maar me meer men met
+    mij mijn moet na naar niet niets nog nu of om omdat onder ons onze ook op over reeds te
+    tegen toch toen tot u uit uw van veel voor want waren was wat we wel werd wezen wie wij
+    wil worden wordt zal ze zelf zich zij zijn zo zonder zou zei zegt gaat gaan komt kunt
+    mag moeten waar waarom welke deze dat daarom hoe dan nou even heel erg echt weer al nog
+    steeds vandaag gisteren morgen jaar dag week uur keer eerste nieuwe nieuw grote groot
+    goed beter best meest mensen iedereen waarin waarop daarin daarop hierin hierop zoals
+    tussen tijdens na sinds via per zonder binnen buiten boven onder achter naast rond over
+    hun haar hem ze zo'n z'n m'n d'r 's
+    """
 )
 
-STOPWORDS_EN = frozenset(
+STOPWORDS_EN = _words(
     """
-    a about above after again against all am an and any are as at be because been before being
-    below between both but by can could did do does doing down during each few for from further
-    had has have having he her here hers herself him himself his how i if in into is it its
-    itself just me more most my myself no nor not now of off on once only or other our ours
-    ourselves out over own same she should so some such than that the their theirs them
-    themselves then there these they this those through to too under until up very was we were
-    what when where which while who whom why will with would you your yours yourself yourselves
-    also get got new one two today yesterday tomorrow year years day days week time via says
-    said just like make made many much may might must need now still well way even back first
-    last see us let lets it's don't can't i'm you're we're they're that's there's here's
-    """.split()
+    a about above after again against all am an and any are as at be because been before
+    being below between both but by can could did do does doing down during each few for
+    from further had has have having he her here hers herself him himself his how i if in
+    into is it its itself just me more most my myself no nor not now of off on once only or
+    other our ours ourselves out over own same she should so some such than that the their
+    theirs them themselves then there these they this those through to too under until up
+    very was we were what when where which while who whom why will with would you your yours
+    yourself yourselves also get got new one two today yesterday tomorrow year years day
+    days week time via says said just like make made many much may might must need now still
+    well way even back first last see us let lets it's don't can't i'm you're we're they're
+    that's there's here's
+    """
 )
 
 STOPWORDS = STOPWORDS_NL | STOPWORDS_EN

@@ -26,7 +26,8 @@ class SourceState:
     etag: str | None = None
     last_modified: str | None = None
     cursor: str | None = None
-    next_due: datetime | None = None  # earliest next poll (backoff, Retry-After)
+    next_due: datetime | None = None  # earliest next poll after failures (our own backoff)
+    retry_after_until: datetime | None = None  # the server asked us to wait until then
     last_polled_at: datetime | None = None
     last_success_at: datetime | None = None
     last_error: str | None = None

@@ -1,0 +1,229 @@
+"""Alert policy and the outbox: which findings become messages, and getting them delivered.
+
+What it does:
+- `AlertPolicy` turns findings into outbox rows. A trend alerts once per topic: while any of its
+  terms belongs to a topic that fired within the cooldown, it is the same story, and a much
+  bigger version (twice the posts) only queues an edit of the first message. An opportunity
+  alerts once per post, only when the post is fresh (`opportunities.max_age`) and scores above
+  `opportunities.min_score`. At most `alerts.max_per_tick` new trend alerts per tick, strongest
+  first, so a noisy hour cannot flood the channel (the rest are considered again next tick).
+- `deliver_outbox` sends what is pending, oldest first, through a Notifier, and marks each row
+  sent with its Slack ts. A failure leaves the row pending for the next tick, so an outage delays
+  alerts but never loses or doubles one (the row id is unique; a sent row is never sent again).
+
+What it does not do: detect anything, render messages (bot/slack/blocks.py and the notifiers do),
+or route to several channels (one channel from feeds.yaml for now).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bot.config import Config
+from bot.notify.base import Alert, EvidencePost, Notifier, NotifierError
+from bot.serialize import (
+    opportunity_from_dict,
+    opportunity_to_dict,
+    trend_from_dict,
+    trend_to_dict,
+)
+from bot.store import AlertRow, Store
+from detectors.records import Opportunity, Post, Trend
+
+log = logging.getLogger(__name__)
+
+# A trend that has at least doubled since its message was written gets the message edited.
+GROWTH_FOR_UPDATE = 2.0
+TOP_POSTS = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """One change the policy made to the outbox."""
+
+    alert_id: str
+    kind: str  # "trend" | "opportunity"
+    is_update: bool
+    trend: Trend | None = None
+    opportunity: Opportunity | None = None
+
+
+def _minute_stamp(now: datetime) -> str:
+    return now.strftime("%Y%m%dT%H%MZ")
+
+
+class AlertPolicy:
+    """Decides, against the store's alert history, what to tell the team."""
+
+    def __init__(self, config: Config, store: Store) -> None:
+        self.config = config
+        self.store = store
+
+    def consider_trends(self, trends: Sequence[Trend], now: datetime) -> list[Decision]:
+        cooldown_start = now - self.config.alerts.cooldown
+        active = self.store.alerts_fired_since(cooldown_start, kind="trend")
+        decisions: list[Decision] = []
+        new_alerts = 0
+        for trend in sorted(trends, key=lambda t: -t.score):
+            same = next((row for row in active if set(row.terms) & set(trend.terms)), None)
+            if same is not None:
+                grew = trend.count >= GROWTH_FOR_UPDATE * max(1, same.last_count)
+                terms = list(dict.fromkeys([*same.terms, *trend.terms]))
+                self.store.refresh_alert(
+                    same.id,
+                    now=now,
+                    payload={"trend": trend_to_dict(trend)} if grew else None,
+                    count=trend.count if grew else None,
+                    score=trend.score if grew else None,
+                    terms=terms,
+                )
+                if grew:
+                    decisions.append(Decision(same.id, "trend", True, trend=trend))
+                continue
+            if new_alerts >= self.config.alerts.max_per_tick:
+                continue
+            alert_id = f"{trend.key}:{_minute_stamp(now)}"
+            if self.store.add_alert(
+                alert_id=alert_id,
+                kind="trend",
+                key=trend.key,
+                title=trend.title,
+                terms=trend.terms,
+                payload={"trend": trend_to_dict(trend)},
+                channel=self.config.slack_channel,
+                now=now,
+                count=trend.count,
+                score=trend.score,
+            ):
+                new_alerts += 1
+                decisions.append(Decision(alert_id, "trend", False, trend=trend))
+                # Later trends in this tick that share a term are the same story.
+                row = self.store.alert(alert_id)
+                if row is not None:
+                    active.append(row)
+        return decisions
+
+    def consider_opportunity(
+        self, opportunity: Opportunity, posted_at: datetime, now: datetime
+    ) -> Decision | None:
+        settings = self.config.opportunities
+        if not settings.enabled or opportunity.score < settings.min_score:
+            return None
+        if now - posted_at > settings.max_age:
+            return None
+        added = self.store.add_alert(
+            alert_id=opportunity.key,
+            kind="opportunity",
+            key=opportunity.key,
+            title=opportunity.title or opportunity.text[:120],
+            terms=(),
+            payload={"opportunity": opportunity_to_dict(opportunity)},
+            channel=self.config.slack_channel,
+            now=now,
+            score=opportunity.score,
+        )
+        if not added:
+            return None
+        return Decision(opportunity.key, "opportunity", False, opportunity=opportunity)
+
+
+PostLookup = Callable[[Sequence[str]], list[Post]]
+
+
+def alert_from_row(
+    row: AlertRow, lookup: PostLookup, source_labels: dict[str, str], *, is_update: bool = False
+) -> Alert:
+    """Rebuild the message to send from an outbox row (after a restart too)."""
+    payload: dict[str, Any] = row.payload
+    trend = trend_from_dict(payload["trend"]) if "trend" in payload else None
+    opportunity = (
+        opportunity_from_dict(payload["opportunity"]) if "opportunity" in payload else None
+    )
+    if trend is not None:
+        ids: Sequence[str] = trend.evidence[: TOP_POSTS * 4]
+    elif opportunity is not None:
+        ids = (opportunity.post_id,)
+    else:
+        ids = ()
+    found = lookup(ids)
+    if opportunity is not None:
+        # Post ids are unique per source; pick the one from the opportunity's own source.
+        found = [p for p in found if p.source == opportunity.source] or found
+    top = tuple(
+        EvidencePost(
+            id=p.id,
+            source=p.source,
+            source_label=source_labels.get(p.source, p.source),
+            text=p.text,
+            created_at=p.created_at,
+            author=p.author,
+            url=p.url,
+            title=p.title,
+        )
+        for p in _diverse(found)[:TOP_POSTS]
+    )
+    return Alert(
+        id=row.id,
+        kind=row.kind,
+        channel=row.channel,
+        created_at=row.created_at,
+        trend=trend,
+        opportunity=opportunity,
+        top_posts=top,
+        source_labels=source_labels,
+        is_update=is_update,
+    )
+
+
+def _diverse(items: list[Post]) -> list[Post]:
+    """Evidence to show: one post per author first, so the team sees breadth, then the rest."""
+    seen: set[str] = set()
+    first: list[Post] = []
+    rest: list[Post] = []
+    for post in items:
+        who = f"{post.source}/{post.author}"
+        (rest if who in seen else first).append(post)
+        seen.add(who)
+    return first + rest
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryReport:
+    sent: int = 0
+    updated: int = 0
+    failed: int = 0
+    error: str | None = None
+
+
+def deliver_outbox(
+    store: Store,
+    notifier: Notifier,
+    lookup: PostLookup,
+    source_labels: dict[str, str],
+    now: datetime,
+) -> DeliveryReport:
+    """Send pending alerts and queued edits, oldest first; stop at the first failure."""
+    sent = updated = 0
+    for row in store.outbox():
+        try:
+            if row.status == "pending":
+                ref = notifier.send(alert_from_row(row, lookup, source_labels))
+                store.mark_sent(row.id, ref=ref, now=now)
+                sent += 1
+                log.info("alert sent", extra={"alert_id": row.id, "ref": ref})
+            elif row.needs_update:
+                alert = alert_from_row(row, lookup, source_labels, is_update=True)
+                if row.slack_ts:
+                    notifier.update(alert, row.slack_ts)
+                store.mark_updated(row.id)
+                updated += 1
+        except NotifierError as exc:
+            # Keep the row pending: the next tick tries again, in the same order.
+            store.mark_failed_attempt(row.id, str(exc))
+            log.warning("alert delivery failed, will retry: %s", exc)
+            return DeliveryReport(sent, updated, failed=1, error=str(exc))
+    return DeliveryReport(sent, updated)

@@ -1,0 +1,429 @@
+"""The `inhaker` command line: run, serve, check, demo, replay, classify, trends, sources.
+
+What it does: parses arguments, loads feeds.yaml (`--config`, else INHAKER_CONFIG, else
+./feeds.yaml), opens the store (DATABASE_URL, else sqlite:///inhaker.db), picks the notifier
+(Slack when SLACK_BOT_TOKEN is set, else the console) and hands over to the modules that do the
+work. Errors people can fix are printed as one line naming the thing and the fix, exit code 1;
+tracebacks are for bugs only.
+
+What it does not do: any detection, fetching or rendering of its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sqlite3
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from bot.config import Config, ConfigError, load_config
+from bot.notify.base import Notifier
+from bot.store import DEFAULT_DATABASE_URL, Store
+
+log = logging.getLogger("inhaker")
+
+DEMO_LABELS = {
+    "x": "X",
+    "mastodon": "Mastodon",
+    "nos": "NOS",
+    "nu": "NU.nl",
+    "emerce": "Emerce",
+    "marketingfacts": "Marketingfacts",
+    "tweakers": "Tweakers",
+}
+
+
+class UsageError(Exception):
+    """A problem the user can fix; printed without a traceback."""
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    # Per-request lines from the HTTP and Slack clients drown the useful ones.
+    for noisy in ("httpx", "httpcore", "apscheduler.executors", "slack_sdk", "slack_bolt"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _config_path(arg: str | None) -> str:
+    return arg or os.environ.get("INHAKER_CONFIG") or "feeds.yaml"
+
+
+def _load(arg: str | None) -> Config:
+    return load_config(_config_path(arg))
+
+
+def _database_url() -> str:
+    return os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
+
+
+def _open_store(url: str | None = None) -> Store:
+    url = url or _database_url()
+    try:
+        return Store(url)
+    except Exception as exc:
+        raise UsageError(
+            f"store: cannot open {url.split('@')[-1]}: {exc.__class__.__name__}: {exc} — "
+            "check DATABASE_URL and that the folder is writable"
+        ) from exc
+
+
+def _notifier(*, dry_run: bool) -> Notifier:
+    from bot.notify.console import ConsoleNotifier
+
+    if dry_run or not os.environ.get("SLACK_BOT_TOKEN"):
+        return ConsoleNotifier()
+    from bot.notify.slack import SlackNotifier
+
+    return SlackNotifier.from_env()
+
+
+def _dry_run_copy(url: str, workdir: str) -> str:
+    """A private copy of a SQLite store, so a dry run changes nothing in the real one."""
+    if not url.startswith("sqlite:///"):
+        raise UsageError(
+            "run --dry-run: only works with a SQLite store (it runs against a copy) — "
+            "unset DATABASE_URL or point it at a sqlite:/// file"
+        )
+    source = url.removeprefix("sqlite:///")
+    target = os.path.join(workdir, "dry-run.db")
+    if os.path.exists(source):
+        with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+            src.backup(dst)
+    return f"sqlite:///{target}"
+
+
+# -- commands -----------------------------------------------------------------------------------
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    path = _config_path(args.config)
+    config = load_config(path)
+    enabled = len(config.enabled_sources)
+    print(
+        f"{path}: ok — {len(config.sources)} sources ({enabled} enabled), "
+        f"{len(config.watch_terms)} watch terms, {len(config.exclude_terms)} exclude terms, "
+        f"alerts to {config.slack_channel}"
+    )
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from bot.scheduler import Runner
+
+    config = _load(args.config)
+    url = _database_url()
+    with tempfile.TemporaryDirectory(prefix="inhaker-dry-run-") as workdir:
+        if args.dry_run:
+            url = _dry_run_copy(url, workdir)
+            print("dry run: alerts are printed here and nothing is saved", file=sys.stderr)
+        store = _open_store(url)
+        runner = Runner(config, store, _notifier(dry_run=args.dry_run))
+        try:
+            if args.once:
+                report = runner.run_once()
+                failed = [p for p in report.polls if p.error]
+                tick = report.tick
+                print(
+                    f"cycle done: {len(report.polls)} sources polled ({len(failed)} failed), "
+                    f"{report.new_posts} new posts, "
+                    f"{len(tick.decisions) if tick else 0} alerts queued, "
+                    f"{tick.delivery.sent if tick else 0} sent",
+                    file=sys.stderr,
+                )
+                if tick and tick.delivery.error:
+                    print(f"delivery: {tick.delivery.error}", file=sys.stderr)
+                return 0
+            return _run_forever(runner, store, config, dry_run=args.dry_run)
+        finally:
+            runner.stop()
+            store.close()
+
+
+def _run_forever(runner: Any, store: Store, config: Config, *, dry_run: bool) -> int:
+    from bot.scheduler import wait_for_stop
+
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        log.info("received %s, shutting down", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    socket_handler = None
+    if not dry_run and os.environ.get("SLACK_BOT_TOKEN") and os.environ.get("SLACK_APP_TOKEN"):
+        from bot.slack.app import build_app, socket_mode_handler
+
+        socket_handler = socket_mode_handler(build_app(store, config))
+        socket_handler.connect()
+        log.info("Slack Socket Mode connected")
+    runner.start()
+    print(
+        f"inhaker running: {len(runner.sources)} sources; Ctrl-C stops", file=sys.stderr, flush=True
+    )
+    try:
+        wait_for_stop(stop)
+    finally:
+        if socket_handler is not None:
+            socket_handler.close()
+        runner.stop()
+    print("inhaker stopped cleanly", file=sys.stderr)
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from waitress import serve
+
+    from bot.slack.app import build_app, wsgi_app
+
+    if not os.environ.get("SLACK_SIGNING_SECRET"):
+        raise UsageError(
+            "serve: SLACK_SIGNING_SECRET is not set — copy it from your Slack app's "
+            "Basic Information page (HTTP mode verifies every request with it)"
+        )
+    config = _load(args.config)
+    store = _open_store()
+    app = build_app(store, config)
+    port = args.port if args.port is not None else int(os.environ.get("PORT", "3000"))
+    print(f"inhaker serve: listening on {args.host}:{port} (POST /slack/events)", file=sys.stderr)
+    serve(wsgi_app(app), host=args.host, port=port, threads=8, _quiet=True)
+    return 0
+
+
+def _stream_lines(path: str) -> Any:
+    try:
+        return open(path, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read the stream file: {exc.strerror}") from None
+
+
+def _report_stream_errors(errors: Sequence[str]) -> None:
+    for error in errors[:20]:
+        print(f"skipped: {error}", file=sys.stderr)
+    if len(errors) > 20:
+        print(f"skipped {len(errors) - 20} more bad lines", file=sys.stderr)
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from bot.replay import replay
+
+    config = load_config(args.config) if args.config else Config()
+    started = time.perf_counter()
+    with _stream_lines(args.stream) as lines:
+        result = replay(lines, config, name=Path(args.stream).name)
+    out = Path(args.alerts_out)
+    try:
+        with out.open("w", encoding="utf-8") as handle:
+            for alert in result.alerts:
+                handle.write(json.dumps(alert, ensure_ascii=False) + "\n")
+    except OSError as exc:
+        raise UsageError(f"{out}: cannot write alerts: {exc.strerror}") from None
+    elapsed = time.perf_counter() - started
+    rate = result.posts / elapsed if elapsed > 0 else 0.0
+    print(
+        f"replayed {result.posts} posts in {elapsed:.2f}s ({rate:,.0f} posts/s): "
+        f"{len(result.alerts)} alerts written to {out}",
+        file=sys.stderr,
+    )
+    _report_stream_errors(result.errors)
+    return 1 if result.errors else 0
+
+
+def cmd_classify(args: argparse.Namespace) -> int:
+    from detectors.opportunities import score_opportunity
+
+    from bot.replay import read_stream
+
+    errors: list[str] = []
+    with _stream_lines(args.stream) as lines:
+        for post in read_stream(lines, Path(args.stream).name, errors):
+            verdict = score_opportunity(
+                post.text,
+                title=post.title,
+                author=post.author,
+                source_label=post.source,
+                posted_at=post.created_at,
+            )
+            line = {
+                "id": post.id,
+                "opportunity": verdict.opportunity,
+                "score": round(verdict.score, 3),
+                "deadline": verdict.deadline,
+                "asker": verdict.asker,
+            }
+            sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
+    _report_stream_errors(errors)
+    return 1 if errors else 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from bot.notify.console import ConsoleNotifier
+    from bot.replay import replay
+
+    stream = resources.files("bot.demo").joinpath("demo_stream.jsonl")
+    text = stream.read_text(encoding="utf-8")
+    lines = text.splitlines()
+    print(
+        "Inhaker demo: replaying a Dutch day (Friday 13 June 2014, Netherlands–Spain at the "
+        f"World Cup) — {len(lines)} posts from social timelines and news feeds, offline.\n"
+        "Alerts appear as the console notifier shows them (set SLACK_BOT_TOKEN for Slack).\n"
+    )
+    started = time.perf_counter()
+    result = replay(
+        lines,
+        Config(),
+        name="demo_stream.jsonl",
+        notifier=ConsoleNotifier(),
+        source_labels=DEMO_LABELS,
+    )
+    elapsed = time.perf_counter() - started
+    trends = sum(1 for a in result.alerts if a["kind"] == "trend")
+    opportunities = sum(1 for a in result.alerts if a["kind"] == "opportunity")
+    print(
+        f"Done: {result.posts} posts in {elapsed:.1f}s — {trends} trend alerts, "
+        f"{opportunities} opportunity alerts."
+    )
+    return 0
+
+
+def cmd_trends(args: argparse.Namespace) -> int:
+    from bot.notify.console import render_alert
+    from bot.serialize import trend_from_dict
+
+    store = _open_store()
+    payloads, updated = store.current_trends()
+    if updated is None:
+        print("No detection has run yet: start `inhaker run` (or `inhaker run --once`).")
+        return 0
+    print(f"Rising now (as of {updated:%Y-%m-%d %H:%M} UTC):")
+    if not payloads:
+        print("  nothing is rising right now.")
+    from bot.notify.base import Alert
+
+    for payload in payloads:
+        trend = trend_from_dict(payload)
+        alert = Alert(
+            id=trend.key, kind="trend", channel="", created_at=trend.detected_at, trend=trend
+        )
+        print(render_alert(alert))
+    return 0
+
+
+def cmd_sources(args: argparse.Namespace) -> int:
+    from bot.slack.commands import source_health_line
+
+    config = _load(args.config)
+    store = _open_store()
+    states = store.all_source_states()
+    now = datetime.now(UTC)
+    for source in config.sources:
+        state = states.get(source.id)
+        line = source_health_line(source.id, source.kind, state)
+        if not source.enabled:
+            line += " [disabled]"
+        elif state and state.next_due and state.next_due > now:
+            line += f" [backing off until {state.next_due:%H:%M} UTC]"
+        print(line)
+    return 0
+
+
+# -- parser -------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="inhaker",
+        description="Newsjacking alerts: rising topics and open calls from feeds, into Slack.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def with_config(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--config",
+            metavar="F",
+            help="feeds.yaml path (default: INHAKER_CONFIG or ./feeds.yaml)",
+        )
+
+    run = sub.add_parser("run", help="poll, detect and alert (until stopped, or --once)")
+    with_config(run)
+    run.add_argument("--once", action="store_true", help="one full cycle, then exit")
+    run.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print alerts instead of sending them; the store is left unchanged",
+    )
+    run.set_defaults(func=cmd_run)
+
+    serve = sub.add_parser("serve", help="Slack HTTP mode on $PORT")
+    with_config(serve)
+    serve.add_argument("--port", type=int, default=None, help="default: $PORT or 3000")
+    serve.add_argument("--host", default="0.0.0.0", help="default: 0.0.0.0")
+    serve.set_defaults(func=cmd_serve)
+
+    check = sub.add_parser("check", help="validate feeds.yaml; every problem with its line")
+    with_config(check)
+    check.set_defaults(func=cmd_check)
+
+    demo = sub.add_parser("demo", help="replay a bundled Dutch day and show the alerts, offline")
+    demo.set_defaults(func=cmd_demo)
+
+    replay = sub.add_parser("replay", help="replay a stream file; write alerts as JSON lines")
+    replay.add_argument("stream", metavar="STREAM.jsonl")
+    replay.add_argument("--alerts-out", required=True, metavar="ALERTS.jsonl")
+    replay.add_argument(
+        "--config", metavar="F", help="thresholds and watch terms (default: built-in defaults)"
+    )
+    replay.set_defaults(func=cmd_replay)
+
+    classify = sub.add_parser("classify", help="opportunity verdict per post, as JSON lines")
+    classify.add_argument("stream", metavar="STREAM.jsonl")
+    classify.set_defaults(func=cmd_classify)
+
+    trends = sub.add_parser("trends", help="what /trends shows, in the terminal")
+    with_config(trends)
+    trends.set_defaults(func=cmd_trends)
+
+    sources = sub.add_parser("sources", help="health of every source")
+    with_config(sources)
+    sources.set_defaults(func=cmd_sources)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _setup_logging(args.verbose)
+    try:
+        return int(args.func(args))
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        count = len(exc.problems)
+        print(f"{count} problem{'s' if count != 1 else ''} found", file=sys.stderr)
+        return 1
+    except UsageError as exc:
+        print(f"inhaker: {exc}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:
+        # `inhaker classify x.jsonl | head` closes the pipe early; that is not an error.
+        sys.stderr.close()
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

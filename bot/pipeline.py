@@ -1,0 +1,198 @@
+"""The detect-and-alert engine shared by `inhaker run`, `replay` and `demo`.
+
+What it does: owns the trend detector and applies the opportunity scorer, the alert policy and
+the outbox in one order everywhere:
+1. `ingest(posts)` feeds new (non-backlog) posts to the trend detector and queues them for the
+   opportunity scorer;
+2. `tick(now)` asks the detector for rising trends, saves them as the current snapshot (what
+   `/trends` shows), scores queued posts for opportunities, lets the policy write the outbox,
+   and delivers the outbox through the notifier.
+`run` and `replay` differ only in where posts come from and what the clock is.
+
+What it does not do: fetch anything (bot/poller.py does), schedule anything (bot/scheduler.py), or
+choose a notifier (the CLI does).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from detectors.opportunities import score_opportunity
+
+from bot.alerts import AlertPolicy, Decision, DeliveryReport, deliver_outbox
+from bot.config import Config
+from bot.notify.base import Notifier
+from bot.serialize import trend_to_dict
+from bot.store import Store
+from detectors.records import Opportunity, Post
+from detectors.text import normalize, normalize_term, terms_of
+from detectors.trends import RisingTermDetector, TrendParams
+
+log = logging.getLogger(__name__)
+
+TRENDS_SNAPSHOT = 20
+
+
+def trend_params(config: Config) -> TrendParams:
+    d = config.detection
+    return TrendParams(
+        bucket=d.bucket,
+        window=d.window,
+        baseline=d.baseline,
+        min_posts=d.min_posts,
+        min_authors=d.min_authors,
+        min_ratio=d.min_ratio,
+        min_score=d.min_score,
+        watch_min_posts=d.watch_min_posts,
+    )
+
+
+@dataclass(slots=True)
+class TickResult:
+    decisions: list[Decision] = field(default_factory=list)
+    delivery: DeliveryReport = field(default_factory=DeliveryReport)
+    trends: int = 0
+
+
+class RecentPosts:
+    """A bounded in-memory map of recent posts by id, for evidence when nothing is stored."""
+
+    def __init__(self, capacity: int = 200_000) -> None:
+        self.capacity = capacity
+        self._items: OrderedDict[str, Post] = OrderedDict()
+
+    def add(self, post: Post) -> None:
+        self._items[post.id] = post
+        self._items.move_to_end(post.id)
+        while len(self._items) > self.capacity:
+            self._items.popitem(last=False)
+
+    def lookup(self, ids: Sequence[str]) -> list[Post]:
+        return [self._items[i] for i in ids if i in self._items]
+
+
+class Engine:
+    """Detectors, policy and outbox over one store and one notifier."""
+
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        notifier: Notifier,
+        *,
+        keep_posts_in_memory: bool = False,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.notifier = notifier
+        self.policy = AlertPolicy(config, store)
+        self.detector = RisingTermDetector(
+            trend_params(config),
+            watch_terms=config.watch_terms,
+            exclude_terms=config.exclude_terms,
+        )
+        self._watch = tuple(t for t in (normalize_term(w) for w in config.watch_terms) if t)
+        self._exclude = frozenset(t for t in (normalize_term(x) for x in config.exclude_terms) if t)
+        self._pending_opportunities: list[Post] = []
+        self._memory = RecentPosts() if keep_posts_in_memory else None
+        self._lock = threading.Lock()
+        self.source_labels = {s.id: s.label for s in config.sources}
+
+    # -- posts in -------------------------------------------------------------------------
+
+    def warm_up(self, now: datetime) -> int:
+        """Rebuild detector state from stored posts after a restart; returns posts replayed."""
+        horizon = now - self.config.detection.window - self.config.detection.baseline
+        count = 0
+        with self._lock:
+            for post in self.store.posts_since(horizon):
+                if self.detector.observe(post):
+                    count += 1
+        return count
+
+    def ingest(self, posts: Iterable[Post], *, check_opportunities: bool = True) -> None:
+        """Count new posts; in replay mode also queue them for the opportunity scorer."""
+        with self._lock:
+            for post in posts:
+                self.detector.observe(post)
+                if self._memory is not None:
+                    self._memory.add(post)
+                if check_opportunities and self._memory is not None:
+                    self._pending_opportunities.append(post)
+
+    def lookup_posts(self, ids: Sequence[str]) -> list[Post]:
+        if self._memory is not None:
+            return self._memory.lookup(ids)
+        return self.store.posts_by_ids(ids)
+
+    # -- detect and alert -----------------------------------------------------------------
+
+    def opportunity_for(self, post: Post, now: datetime) -> Opportunity | None:
+        """Score one post; None when it is not an open call or mentions an excluded term."""
+        terms = terms_of(post.full_text)
+        if self._exclude.intersection(terms):
+            return None
+        verdict = score_opportunity(
+            post.text,
+            title=post.title,
+            author=post.author,
+            source_label=self.source_labels.get(post.source, post.source),
+            posted_at=post.created_at,
+        )
+        if not verdict.opportunity:
+            return None
+        return Opportunity(
+            key=f"opportunity:{post.source}:{post.id}",
+            post_id=post.id,
+            source=post.source,
+            detected_at=now,
+            score=round(verdict.score, 3),
+            category=verdict.category,
+            deadline=verdict.deadline,
+            asker=verdict.asker,
+            text=post.text,
+            url=post.url,
+            title=post.title,
+            author=post.author,
+            reasons=verdict.reasons,
+            watched=self._watched_in(post, terms),
+        )
+
+    def _watched_in(self, post: Post, terms: dict[str, bool]) -> tuple[str, ...]:
+        text = " ".join(normalize(post.full_text).split())
+        return tuple(w for w in self._watch if w in terms or (" " in w and f" {w} " in f" {text} "))
+
+    def tick(self, now: datetime, *, deliver: bool = True, snapshot: bool = True) -> TickResult:
+        """One detect-and-alert step at `now`."""
+        with self._lock:
+            trends = self.detector.findings(now)
+            pending, self._pending_opportunities = self._pending_opportunities, []
+        if self._memory is None:
+            # Run mode: the store remembers which posts were scored, so a crash between
+            # storing a post and scoring it loses nothing (alert ids make a rescore harmless).
+            pending = self.store.posts_to_check()
+        if snapshot:
+            self.store.replace_current_trends(
+                [trend_to_dict(t) for t in trends[:TRENDS_SNAPSHOT]], now
+            )
+        decisions = self.policy.consider_trends(trends, now)
+        for post in pending:
+            opportunity = self.opportunity_for(post, now)
+            if opportunity is not None:
+                decision = self.policy.consider_opportunity(opportunity, post.created_at, now)
+                if decision is not None:
+                    decisions.append(decision)
+        if self._memory is None:
+            self.store.mark_checked(pending)
+        result = TickResult(decisions=decisions, trends=len(trends))
+        if deliver:
+            result.delivery = self.deliver(now)
+        return result
+
+    def deliver(self, now: datetime) -> DeliveryReport:
+        return deliver_outbox(self.store, self.notifier, self.lookup_posts, self.source_labels, now)

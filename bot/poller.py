@@ -1,0 +1,125 @@
+"""Poll one source and record the outcome: new posts into the store, health into source state.
+
+What it does: builds source adapters from feeds.yaml entries (`build_source`), and `poll` runs one
+fetch with the source's saved state, then stores the posts it has not seen (items from a source's
+first successful poll are its backlog: stored, never alerted), and saves the new state: validators
+for the next conditional GET, health (last success, last error, failures in a row) and backoff
+(exponential after failures; a server's Retry-After is obeyed as asked).
+
+What it does not do: run detectors or alerts (bot/pipeline.py), or decide when to poll
+(bot/scheduler.py calls `poll` on each source's interval; `inhaker run --once` calls it once).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+import httpx
+
+from bot.config import SourceConfig
+from bot.http import backoff_seconds
+from bot.sources.base import FetchResult, Source, SourceState
+from bot.sources.rss import RssSource
+from bot.store import Store
+from detectors.records import Post
+
+log = logging.getLogger(__name__)
+
+
+def build_source(config: SourceConfig, client: httpx.Client | None = None) -> Source:
+    """The adapter for a feeds.yaml source entry."""
+    if config.kind == "rss":
+        return RssSource(config, client=client)
+    raise ValueError(f"source '{config.id}': unknown kind {config.kind!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class PollOutcome:
+    source_id: str
+    skipped: str | None = None  # why the poll did not happen (waiting out a Retry-After)
+    new_posts: tuple[Post, ...] = ()  # new, alertable posts (not backlog)
+    backlog: int = 0  # posts stored as the first poll's backlog
+    error: str | None = None
+    not_modified: bool = False
+
+
+def _next_state(
+    state: SourceState, result: FetchResult, interval: timedelta, now: datetime, new_items: int
+) -> SourceState:
+    retry_until = (
+        now + timedelta(seconds=result.retry_after) if result.retry_after is not None else None
+    )
+    if result.ok:
+        return replace(
+            state,
+            etag=result.etag if result.etag is not None else state.etag,
+            last_modified=(
+                result.last_modified if result.last_modified is not None else state.last_modified
+            ),
+            cursor=result.cursor if result.cursor is not None else state.cursor,
+            next_due=None,
+            retry_after_until=retry_until,
+            last_polled_at=now,
+            last_success_at=now,
+            failures_in_a_row=0,
+            polls=state.polls + 1,
+            items_last_poll=new_items,
+        )
+    failures = state.failures_in_a_row + 1
+    wait = backoff_seconds(failures, interval.total_seconds())
+    return replace(
+        state,
+        next_due=now + timedelta(seconds=wait),
+        retry_after_until=retry_until,
+        last_polled_at=now,
+        last_error=result.error,
+        last_error_at=now,
+        failures_in_a_row=failures,
+        items_last_poll=0,
+    )
+
+
+def poll(
+    source: Source,
+    config: SourceConfig,
+    store: Store,
+    now: datetime,
+    *,
+    respect_backoff: bool = True,
+) -> PollOutcome:
+    """Fetch once and record everything. Never raises for a source's own failure."""
+    state = store.source_state(source.id)
+    if state.retry_after_until is not None and now < state.retry_after_until:
+        return PollOutcome(
+            source.id, skipped=f"server asked to wait until {state.retry_after_until:%H:%M:%S} UTC"
+        )
+    if respect_backoff and state.next_due is not None and now < state.next_due:
+        return PollOutcome(source.id, skipped=f"backing off until {state.next_due:%H:%M:%S} UTC")
+    try:
+        result = source.fetch(state, now)
+    except Exception as exc:  # an adapter bug must not stop the other sources
+        log.exception("source %s raised instead of returning an error", source.id)
+        result = FetchResult(
+            error=f"{config.kind} source '{source.id}': internal error: {exc!r} — "
+            "this is a bug in Inhaker; please report it"
+        )
+    backlog = state.polls == 0
+    stored: list[Post] = []
+    if result.ok and result.posts:
+        stored = store.add_posts(result.posts, seen_at=now, backlog=backlog)
+    store.save_source_state(_next_state(state, result, config.interval, now, len(stored)))
+    if not result.ok:
+        log.warning("poll failed: %s", result.error)
+        return PollOutcome(source.id, error=result.error)
+    log.info(
+        "polled %s: %d items, %d new%s",
+        source.id,
+        len(result.posts),
+        len(stored),
+        " (backlog, not alerted)" if backlog and stored else "",
+    )
+    if backlog:
+        return PollOutcome(source.id, backlog=len(stored), not_modified=result.not_modified)
+    return PollOutcome(source.id, new_posts=tuple(stored), not_modified=result.not_modified)

@@ -1,0 +1,554 @@
+"""The store: posts, per-source state, the alert outbox, current trends and feedback.
+
+What it does: one SQLAlchemy Core schema that runs on SQLite (the default file `inhaker.db`, in
+WAL mode so the Slack app can read while the worker writes) and on any database SQLAlchemy speaks
+through `DATABASE_URL`. It keeps:
+- posts, deduplicated by (source, id), with the time first seen and a `backlog` flag for items
+  that were already in a feed when it was first polled (stored, never alerted);
+- per-source state (conditional GET validators, cursor, backoff, health) so a restart resumes;
+- alerts as an outbox: a row is written before anything is sent and marked sent with its Slack
+  ts afterwards, so a restart never re-alerts and a Slack outage never loses one;
+- the current trends snapshot (what `/trends` shows) and feedback from buttons.
+
+What it does not do: decide anything (policy lives in bot/alerts.py), or migrate schemas between
+releases (tables are created when missing; migrations come with the PostgreSQL issue).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Engine,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+
+from bot.sources.base import SourceState
+from detectors.records import Post
+
+DEFAULT_DATABASE_URL = "sqlite:///inhaker.db"
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores aware datetimes as naive UTC and gives them back aware (SQLite keeps no zone)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime reached the store: {value!r}")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+metadata = MetaData()
+
+posts = Table(
+    "posts",
+    metadata,
+    Column("source", String(64), primary_key=True),
+    Column("id", String(512), primary_key=True),
+    Column("text", Text, nullable=False),
+    Column("title", Text),
+    Column("url", Text),
+    Column("author", String(256)),
+    Column("lang", String(16)),
+    Column("tags", Text, nullable=False, default="[]"),
+    Column("reach", Float),
+    Column("created_at", UTCDateTime, nullable=False, index=True),
+    Column("seen_at", UTCDateTime, nullable=False, index=True),
+    Column("backlog", Boolean, nullable=False, default=False),
+    Column("opportunity_checked", Boolean, nullable=False, default=False),
+)
+
+source_state = Table(
+    "source_state",
+    metadata,
+    Column("source_id", String(64), primary_key=True),
+    Column("etag", Text),
+    Column("last_modified", Text),
+    Column("cursor", Text),
+    Column("next_due", UTCDateTime),
+    Column("retry_after_until", UTCDateTime),
+    Column("last_polled_at", UTCDateTime),
+    Column("last_success_at", UTCDateTime),
+    Column("last_error", Text),
+    Column("last_error_at", UTCDateTime),
+    Column("failures_in_a_row", Integer, nullable=False, default=0),
+    Column("polls", Integer, nullable=False, default=0),
+    Column("items_last_poll", Integer, nullable=False, default=0),
+)
+
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", String(256), primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("key", String(256), nullable=False, index=True),
+    Column("title", Text, nullable=False),
+    Column("terms", Text, nullable=False, default="[]"),
+    Column("payload", Text, nullable=False),
+    Column("channel", String(128), nullable=False),
+    # pending: in the outbox; sent: delivered (slack_ts set when Slack gave one)
+    Column("status", String(16), nullable=False, default="pending", index=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_fired_at", UTCDateTime, nullable=False),
+    Column("sent_at", UTCDateTime),
+    Column("slack_ts", String(64)),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("last_error", Text),
+    Column("needs_update", Boolean, nullable=False, default=False),
+    Column("last_count", Integer, nullable=False, default=0),
+    Column("score", Float, nullable=False, default=0.0),
+)
+
+current_trends = Table(
+    "current_trends",
+    metadata,
+    Column("key", String(256), primary_key=True),
+    Column("rank", Integer, nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+feedback = Table(
+    "feedback",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("alert_id", String(256), nullable=False, index=True),
+    Column("user_id", String(64), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPost:
+    post: Post
+    seen_at: datetime
+    backlog: bool
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRow:
+    id: str
+    kind: str
+    key: str
+    title: str
+    terms: tuple[str, ...]
+    payload: dict[str, Any]
+    channel: str
+    status: str
+    created_at: datetime
+    last_fired_at: datetime
+    sent_at: datetime | None
+    slack_ts: str | None
+    attempts: int
+    last_error: str | None
+    needs_update: bool
+    last_count: int
+    score: float
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    # WAL lets the Slack app read while the worker writes; busy_timeout waits for a lock
+    # instead of failing at once when both write.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def _row_to_post(row: Any) -> Post:
+    return Post(
+        source=row.source,
+        id=row.id,
+        text=row.text,
+        created_at=row.created_at,
+        author=row.author,
+        url=row.url,
+        title=row.title,
+        lang=row.lang,
+        tags=tuple(json.loads(row.tags or "[]")),
+        reach=row.reach,
+    )
+
+
+def _row_to_alert(row: Any) -> AlertRow:
+    return AlertRow(
+        id=row.id,
+        kind=row.kind,
+        key=row.key,
+        title=row.title,
+        terms=tuple(json.loads(row.terms or "[]")),
+        payload=json.loads(row.payload),
+        channel=row.channel,
+        status=row.status,
+        created_at=row.created_at,
+        last_fired_at=row.last_fired_at,
+        sent_at=row.sent_at,
+        slack_ts=row.slack_ts,
+        attempts=row.attempts,
+        last_error=row.last_error,
+        needs_update=bool(row.needs_update),
+        last_count=row.last_count,
+        score=row.score,
+    )
+
+
+class Store:
+    """All reads and writes of Inhaker's state. Thread-safe: each call uses its own connection."""
+
+    def __init__(self, url: str = DEFAULT_DATABASE_URL, *, engine: Engine | None = None) -> None:
+        self.url = url
+        if engine is None:
+            kwargs: dict[str, Any] = {}
+            if url.startswith("sqlite"):
+                # The scheduler's threads and the Slack app share this engine.
+                kwargs["connect_args"] = {"check_same_thread": False, "timeout": 10}
+            engine = create_engine(url, **kwargs)
+            if url.startswith("sqlite"):
+                event.listen(engine, "connect", _sqlite_pragmas)
+        self.engine = engine
+        metadata.create_all(self.engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def _begin(self) -> Any:
+        return self.engine.begin()
+
+    # -- posts ----------------------------------------------------------------------------
+
+    def add_posts(self, items: Iterable[Post], *, seen_at: datetime, backlog: bool) -> list[Post]:
+        """Insert posts not stored yet; return the ones that were new (in the given order)."""
+        new: list[Post] = []
+        with self._begin() as conn:
+            existing = self._existing_ids(conn, items)
+            for post in items:
+                uid = (post.source, post.id)
+                if uid in existing:
+                    continue
+                existing.add(uid)
+                conn.execute(
+                    insert(posts).values(
+                        source=post.source,
+                        id=post.id,
+                        text=post.text,
+                        title=post.title,
+                        url=post.url,
+                        author=post.author,
+                        lang=post.lang,
+                        tags=json.dumps(list(post.tags)),
+                        reach=post.reach,
+                        created_at=post.created_at,
+                        seen_at=seen_at,
+                        backlog=backlog,
+                        # Backlog items are never alerted, so there is nothing to check.
+                        opportunity_checked=backlog,
+                    )
+                )
+                new.append(post)
+        return new
+
+    def _existing_ids(self, conn: Connection, items: Iterable[Post]) -> set[tuple[str, str]]:
+        by_source: dict[str, list[str]] = {}
+        for post in items:
+            by_source.setdefault(post.source, []).append(post.id)
+        found: set[tuple[str, str]] = set()
+        for source, ids in by_source.items():
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                rows = conn.execute(
+                    select(posts.c.id).where(posts.c.source == source, posts.c.id.in_(chunk))
+                )
+                found.update((source, row.id) for row in rows)
+        return found
+
+    def posts_since(self, since: datetime, *, include_backlog: bool = False) -> list[Post]:
+        """Posts created at or after `since`, oldest first (warms the detector after a restart)."""
+        query = select(posts).where(posts.c.created_at >= since)
+        if not include_backlog:
+            query = query.where(posts.c.backlog.is_(False))
+        query = query.order_by(posts.c.created_at, posts.c.source, posts.c.id)
+        with self.engine.connect() as conn:
+            return [_row_to_post(row) for row in conn.execute(query)]
+
+    def posts_to_check(self, limit: int = 5000) -> list[Post]:
+        """New, non-backlog posts the opportunity scorer has not looked at yet."""
+        query = (
+            select(posts)
+            .where(posts.c.opportunity_checked.is_(False))
+            .order_by(posts.c.created_at)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [_row_to_post(row) for row in conn.execute(query)]
+
+    def mark_checked(self, items: Iterable[Post]) -> None:
+        with self._begin() as conn:
+            for post in items:
+                conn.execute(
+                    update(posts)
+                    .where(posts.c.source == post.source, posts.c.id == post.id)
+                    .values(opportunity_checked=True)
+                )
+
+    def posts_by_ids(self, ids: Iterable[str]) -> list[Post]:
+        """Posts whose id is in `ids` (evidence lookups), in the order of `ids`."""
+        wanted = list(dict.fromkeys(ids))
+        if not wanted:
+            return []
+        found: dict[str, Post] = {}
+        with self.engine.connect() as conn:
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                for row in conn.execute(select(posts).where(posts.c.id.in_(chunk))):
+                    found.setdefault(row.id, _row_to_post(row))
+        return [found[i] for i in wanted if i in found]
+
+    def count_posts(self, *, source: str | None = None, since: datetime | None = None) -> int:
+        query = select(func.count()).select_from(posts)
+        if source is not None:
+            query = query.where(posts.c.source == source)
+        if since is not None:
+            query = query.where(posts.c.seen_at >= since)
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    def prune_posts(self, older_than: datetime) -> int:
+        """Drop posts created before `older_than` (the retention window)."""
+        with self._begin() as conn:
+            result = conn.execute(delete(posts).where(posts.c.created_at < older_than))
+            return int(result.rowcount or 0)
+
+    # -- source state ---------------------------------------------------------------------
+
+    def source_state(self, source_id: str) -> SourceState:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(source_state).where(source_state.c.source_id == source_id)
+            ).first()
+        if row is None:
+            return SourceState(source_id=source_id)
+        return SourceState(**row._asdict())
+
+    def all_source_states(self) -> dict[str, SourceState]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(source_state)).all()
+        return {row.source_id: SourceState(**row._asdict()) for row in rows}
+
+    def save_source_state(self, state: SourceState) -> None:
+        values = {
+            "etag": state.etag,
+            "last_modified": state.last_modified,
+            "cursor": state.cursor,
+            "next_due": state.next_due,
+            "retry_after_until": state.retry_after_until,
+            "last_polled_at": state.last_polled_at,
+            "last_success_at": state.last_success_at,
+            "last_error": state.last_error,
+            "last_error_at": state.last_error_at,
+            "failures_in_a_row": state.failures_in_a_row,
+            "polls": state.polls,
+            "items_last_poll": state.items_last_poll,
+        }
+        with self._begin() as conn:
+            result = conn.execute(
+                update(source_state)
+                .where(source_state.c.source_id == state.source_id)
+                .values(**values)
+            )
+            if result.rowcount == 0:
+                conn.execute(insert(source_state).values(source_id=state.source_id, **values))
+
+    # -- alerts (the outbox) --------------------------------------------------------------
+
+    def add_alert(
+        self,
+        *,
+        alert_id: str,
+        kind: str,
+        key: str,
+        title: str,
+        terms: Iterable[str],
+        payload: dict[str, Any],
+        channel: str,
+        now: datetime,
+        count: int = 0,
+        score: float = 0.0,
+    ) -> bool:
+        """Put a new alert in the outbox. False when that id exists already (never twice)."""
+        try:
+            with self._begin() as conn:
+                conn.execute(
+                    insert(alerts).values(
+                        id=alert_id,
+                        kind=kind,
+                        key=key,
+                        title=title,
+                        terms=json.dumps(list(terms)),
+                        payload=json.dumps(payload, ensure_ascii=False),
+                        channel=channel,
+                        status="pending",
+                        created_at=now,
+                        last_fired_at=now,
+                        attempts=0,
+                        needs_update=False,
+                        last_count=count,
+                        score=score,
+                    )
+                )
+        except IntegrityError:
+            return False
+        return True
+
+    def refresh_alert(
+        self,
+        alert_id: str,
+        *,
+        now: datetime,
+        payload: dict[str, Any] | None = None,
+        count: int | None = None,
+        score: float | None = None,
+        terms: Iterable[str] | None = None,
+    ) -> None:
+        """Record that an alerted topic is still firing; with a payload, queue a message edit."""
+        values: dict[str, Any] = {"last_fired_at": now}
+        if payload is not None:
+            values["payload"] = json.dumps(payload, ensure_ascii=False)
+            values["needs_update"] = True
+        if count is not None:
+            values["last_count"] = count
+        if score is not None:
+            values["score"] = score
+        if terms is not None:
+            values["terms"] = json.dumps(list(terms))
+        with self._begin() as conn:
+            conn.execute(update(alerts).where(alerts.c.id == alert_id).values(**values))
+
+    def alert(self, alert_id: str) -> AlertRow | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(alerts).where(alerts.c.id == alert_id)).first()
+        return None if row is None else _row_to_alert(row)
+
+    def alerts_fired_since(self, since: datetime, kind: str | None = None) -> list[AlertRow]:
+        """Alerts whose topic was still firing at or after `since` (the cooldown horizon)."""
+        query = select(alerts).where(alerts.c.last_fired_at >= since)
+        if kind is not None:
+            query = query.where(alerts.c.kind == kind)
+        with self.engine.connect() as conn:
+            return [_row_to_alert(r) for r in conn.execute(query.order_by(alerts.c.created_at))]
+
+    def all_alerts(self) -> list[AlertRow]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(alerts).order_by(alerts.c.created_at, alerts.c.id))
+            return [_row_to_alert(r) for r in rows]
+
+    def outbox(self) -> list[AlertRow]:
+        """Alerts waiting to be sent, and sent ones whose message needs an edit, oldest first."""
+        query = (
+            select(alerts)
+            .where((alerts.c.status == "pending") | (alerts.c.needs_update.is_(True)))
+            .order_by(alerts.c.created_at, alerts.c.id)
+        )
+        with self.engine.connect() as conn:
+            return [_row_to_alert(r) for r in conn.execute(query)]
+
+    def mark_sent(self, alert_id: str, *, ref: str | None, now: datetime) -> None:
+        with self._begin() as conn:
+            conn.execute(
+                update(alerts)
+                .where(alerts.c.id == alert_id)
+                .values(
+                    status="sent", slack_ts=ref, sent_at=now, needs_update=False, last_error=None
+                )
+            )
+
+    def mark_updated(self, alert_id: str) -> None:
+        with self._begin() as conn:
+            conn.execute(
+                update(alerts)
+                .where(alerts.c.id == alert_id)
+                .values(needs_update=False, last_error=None)
+            )
+
+    def mark_failed_attempt(self, alert_id: str, error: str) -> None:
+        with self._begin() as conn:
+            conn.execute(
+                update(alerts)
+                .where(alerts.c.id == alert_id)
+                .values(attempts=alerts.c.attempts + 1, last_error=error)
+            )
+
+    # -- current trends -------------------------------------------------------------------
+
+    def replace_current_trends(self, items: list[dict[str, Any]], now: datetime) -> None:
+        with self._begin() as conn:
+            conn.execute(delete(current_trends))
+            for rank, payload in enumerate(items):
+                conn.execute(
+                    insert(current_trends).values(
+                        key=payload["key"],
+                        rank=rank,
+                        payload=json.dumps(payload, ensure_ascii=False),
+                        updated_at=now,
+                    )
+                )
+
+    def current_trends(self) -> tuple[list[dict[str, Any]], datetime | None]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(current_trends).order_by(current_trends.c.rank)).all()
+        updated = rows[0].updated_at if rows else None
+        return [json.loads(r.payload) for r in rows], updated
+
+    # -- feedback -------------------------------------------------------------------------
+
+    def add_feedback(self, alert_id: str, user_id: str, action: str, now: datetime) -> None:
+        with self._begin() as conn:
+            conn.execute(
+                insert(feedback).values(alert_id=alert_id, user_id=user_id, action=action, at=now)
+            )
+
+    def feedback_for(self, alert_id: str) -> list[tuple[str, str, datetime]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(feedback).where(feedback.c.alert_id == alert_id).order_by(feedback.c.id)
+            )
+            return [(r.user_id, r.action, r.at) for r in rows]
+
+    def iter_table(self, name: str) -> Iterator[dict[str, Any]]:
+        """Every row of a table as a dict (diagnostics and tests)."""
+        table = metadata.tables[name]
+        with self.engine.connect() as conn:
+            for row in conn.execute(select(table)):
+                yield row._asdict()
