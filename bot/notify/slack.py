@@ -1,0 +1,306 @@
+"""Delivers alerts into Slack with the official `slack_sdk.WebClient`.
+
+What it does: `SlackNotifier.send` posts an alert's Block Kit message (rendered by
+bot/slack/blocks.py) with its notification fallback text and returns the message `ts`;
+`update` edits that message in place when a trend grows. The client honours `SLACK_API_URL`
+(tests and proxies point it elsewhere), waits out Slack's 429 Retry-After (up to 10 s) a few
+times, and retries once on a 5xx answer or a dropped connection. Whatever still fails becomes a
+`NotifierError` with one human line, "slack: chat.postMessage to #inhaker failed: ratelimited —
+will retry on the next tick", so the outbox keeps the alert for the next tick. The token never
+appears in messages. A rendering bug is not a delivery failure: it raises as itself.
+
+What it does not do: decide what to send or when (bot/alerts.py and the outbox do), render blocks,
+handle button clicks (bot/slack/), or keep state across restarts: the channel-name → channel-ID map
+that `chat.update` needs is learned from `chat.postMessage` answers and, after a restart, looked up
+once with `conversations.list`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import time
+from collections.abc import Mapping
+from http.client import HTTPException
+from typing import Any
+from urllib.error import URLError
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.http_retry import (
+    BackoffRetryIntervalCalculator,
+    ConnectionErrorRetryHandler,
+    Jitter,
+    RateLimitErrorRetryHandler,
+    RetryHandler,
+    RetryState,
+)
+from slack_sdk.http_retry import HttpRequest as RetryHttpRequest
+from slack_sdk.http_retry import HttpResponse as RetryHttpResponse
+from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler
+
+from bot.notify.base import Alert, NotifierError
+from bot.slack.blocks import alert_blocks, alert_text
+
+log = logging.getLogger(__name__)
+
+RETRY_LATER = "will retry on the next tick"
+
+# What to tell a person for the Slack errors an operator can fix.
+_HINTS = {
+    "invalid_auth": "check SLACK_BOT_TOKEN",
+    "not_authed": "set SLACK_BOT_TOKEN",
+    "account_inactive": "the app was removed or the token revoked; reinstall it",
+    "token_revoked": "the token was revoked; reinstall the app and update SLACK_BOT_TOKEN",
+    "channel_not_found": "check slack.channel in feeds.yaml and invite the app to the channel",
+    "not_in_channel": "invite the app to the channel (/invite @Inhaker)",
+    "is_archived": "the channel is archived; pick another in feeds.yaml",
+    "missing_scope": "add the missing scope in manifest.yaml and reinstall the app",
+}
+
+
+class _SmallJitter(Jitter):
+    """Up to a quarter second of jitter (slack_sdk's default adds up to a full second)."""
+
+    def recalculate(self, duration: float) -> float:
+        return duration + random.random() * 0.25
+
+
+def _retry_after_seconds(response: RetryHttpResponse | None) -> float | None:
+    if response is None:
+        return None
+    for name, values in response.headers.items():
+        if name.lower() == "retry-after" and values:
+            try:
+                return max(0.0, float(values[0]))
+            except ValueError:
+                return None
+    return None
+
+
+class _RateLimitHandler(RateLimitErrorRetryHandler):
+    """slack_sdk's 429 handler, with two changes for a bot that must not stall its scheduler.
+
+    It waits exactly Retry-After plus up to 0.25 s of jitter (slack_sdk adds up to a full second),
+    and it gives up at once when Slack asks for more than `max_wait` seconds: the outbox tries
+    again on the next tick instead of a scheduler thread sleeping for minutes.
+    """
+
+    def __init__(self, max_retry_count: int = 3, max_wait: float = 10.0) -> None:
+        super().__init__(max_retry_count=max_retry_count)
+        self.max_wait = max_wait
+
+    def _can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: RetryHttpRequest,
+        response: RetryHttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        if response is None or response.status_code != 429:
+            return False
+        wait = _retry_after_seconds(response)
+        return wait is None or wait <= self.max_wait
+
+    def prepare_for_next_attempt(
+        self,
+        *,
+        state: RetryState,
+        request: RetryHttpRequest,
+        response: RetryHttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> None:
+        wait = _retry_after_seconds(response)
+        state.next_attempt_requested = True
+        time.sleep((1.0 if wait is None else wait) + random.random() * 0.25)  # jitter only
+        state.increment_current_attempt()
+
+
+def default_retry_handlers() -> list[RetryHandler]:
+    """429: wait Retry-After (≤ 10 s), up to 3 times. 5xx and dropped connections: one quick retry.
+
+    Longer outages are the outbox's job (it retries on the next tick), so a send never blocks a
+    scheduler thread for long.
+    """
+    quick = BackoffRetryIntervalCalculator(backoff_factor=0.25, jitter=_SmallJitter())
+    return [
+        _RateLimitHandler(max_retry_count=3, max_wait=10.0),
+        ServerErrorRetryHandler(max_retry_count=1, interval_calculator=quick),
+        ConnectionErrorRetryHandler(max_retry_count=1, interval_calculator=quick),
+    ]
+
+
+def _api_url_from_env(environ: Mapping[str, str]) -> str | None:
+    url = (environ.get("SLACK_API_URL") or "").strip()
+    return url or None
+
+
+def _normalize_base_url(url: str) -> str:
+    if not url.startswith(("http://", "https://")):
+        raise ValueError(f"SLACK_API_URL must be an http(s) URL ending in /api/ (got {url!r})")
+    return url if url.endswith("/") else url + "/"
+
+
+def _looks_like_channel_id(channel: str) -> bool:
+    return channel[:1] in ("C", "G", "D") and channel.isalnum() and channel.isupper()
+
+
+class SlackNotifier:
+    """Notifier that posts alerts as Block Kit messages and edits them when they grow."""
+
+    def __init__(
+        self,
+        token: str,
+        *,
+        base_url: str | None = None,
+        client: WebClient | None = None,
+        window_minutes: int = 60,
+    ) -> None:
+        if client is None:
+            if not token:
+                raise ValueError("SlackNotifier needs a bot token (xoxb-...)")
+            url = base_url or _api_url_from_env(os.environ)
+            kwargs: dict[str, Any] = {"token": token, "retry_handlers": default_retry_handlers()}
+            if url:
+                kwargs["base_url"] = _normalize_base_url(url)
+            client = WebClient(**kwargs)
+        self.client = client
+        self.window_minutes = window_minutes
+        self._channel_ids: dict[str, str] = {}
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> SlackNotifier:
+        """Build from SLACK_BOT_TOKEN and (optionally) SLACK_API_URL."""
+        env = os.environ if environ is None else environ
+        token = (env.get("SLACK_BOT_TOKEN") or "").strip()
+        if not token:
+            raise ValueError(
+                "slack: SLACK_BOT_TOKEN is not set — set it to the app's bot token (xoxb-...) "
+                "or run without it to print alerts to the console"
+            )
+        return cls(token, base_url=_api_url_from_env(env))
+
+    # -- Notifier -----------------------------------------------------------------------------
+
+    def send(self, alert: Alert) -> str | None:
+        """Post the alert to `alert.channel`; return the message ts."""
+        method = "chat.postMessage"
+        text, blocks = self._render(alert)  # a rendering bug raises as itself, loudly
+        try:
+            response = self.client.chat_postMessage(
+                channel=alert.channel,
+                text=text,
+                blocks=blocks,
+                unfurl_links=False,
+                unfurl_media=False,
+            )
+        except _DELIVERY_ERRORS as exc:
+            raise self._error(method, alert.channel, exc) from exc
+        channel_id = response.get("channel")
+        if isinstance(channel_id, str) and channel_id:
+            self._channel_ids[alert.channel] = channel_id
+        ts = response.get("ts")
+        log.info("slack: posted %s to %s (ts %s)", alert.id, alert.channel, ts)
+        return str(ts) if ts else None
+
+    def update(self, alert: Alert, ref: str) -> None:
+        """Replace the message `ref` (a ts from `send`) with this version of the alert."""
+        method = "chat.update"
+        text, blocks = self._render(alert)
+        try:
+            channel_id = self._channel_id(alert.channel)
+            self.client.chat_update(channel=channel_id, ts=ref, text=text, blocks=blocks)
+        except _DELIVERY_ERRORS as exc:
+            raise self._error(method, alert.channel, exc) from exc
+        log.info("slack: updated %s in %s (ts %s)", alert.id, alert.channel, ref)
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def _render(self, alert: Alert) -> tuple[str, list[dict[str, Any]]]:
+        return (
+            alert_text(alert, window_minutes=self.window_minutes),
+            alert_blocks(alert, window_minutes=self.window_minutes),
+        )
+
+    def _channel_id(self, channel: str) -> str:
+        """chat.update takes only channel IDs; map "#name" to its ID (learned or looked up)."""
+        if _looks_like_channel_id(channel):
+            return channel
+        known = self._channel_ids.get(channel)
+        if known:
+            return known
+        name = channel.lstrip("#")
+        cursor = None
+        for _ in range(50):  # at most 50 pages of 1000 channels
+            page = self.client.conversations_list(
+                types="public_channel,private_channel",
+                exclude_archived=True,
+                limit=1000,
+                cursor=cursor,
+            )
+            for ch in page.get("channels") or []:
+                if ch.get("name") == name and ch.get("id"):
+                    self._channel_ids[channel] = ch["id"]
+                    return str(ch["id"])
+            cursor = (page.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                break
+        raise _ChannelNotFound(channel)
+
+    @staticmethod
+    def _error(method: str, channel: str, exc: BaseException) -> NotifierError:
+        where = f"slack: {method} to {channel} failed"
+        cause = _describe(exc)
+        log.warning("%s: %s", where, cause)
+        return NotifierError(f"{where}: {cause} — {RETRY_LATER}")
+
+
+class _ChannelNotFound(Exception):
+    def __init__(self, channel: str) -> None:
+        super().__init__(channel)
+        self.channel = channel
+
+
+# What delivery can fail with: Slack's answers, the network (urllib, sockets, http.client) and a
+# channel name that no channel has. Anything else is a bug and propagates unchanged.
+_DELIVERY_ERRORS = (SlackClientError, URLError, OSError, HTTPException, _ChannelNotFound)
+
+
+def _describe(exc: BaseException) -> str:
+    """The cause in a few words, never including the token or a traceback."""
+    if isinstance(exc, SlackApiError):
+        response = exc.response
+        status = getattr(response, "status_code", None)
+        data = getattr(response, "data", None)
+        code = data.get("error") if isinstance(data, dict) else None
+        if isinstance(status, int) and status >= 500:
+            return f"HTTP {status} from Slack"
+        if status == 429 or code == "ratelimited":
+            return "ratelimited"
+        if not code:
+            return f"HTTP {status} from Slack"
+        if code.startswith("Received a response in a non-JSON format"):
+            return f"unexpected answer from Slack (HTTP {status})"
+        if code == "invalid_blocks" and isinstance(data, dict):
+            first = (data.get("errors") or ["?"])[0]
+            return f"invalid_blocks ({first}; a rendering bug in Inhaker)"
+        hint = _HINTS.get(code)
+        return f"{code} ({hint})" if hint else code
+    if isinstance(exc, _ChannelNotFound):
+        return f"channel_not_found (no channel named {exc.channel}; {_HINTS['channel_not_found']})"
+    if isinstance(exc, URLError):
+        return f"cannot reach Slack ({_reason(exc.reason)})"
+    if isinstance(exc, (OSError, HTTPException)):
+        return f"cannot reach Slack ({_reason(exc)})"
+    if isinstance(exc, SlackClientError):
+        return f"slack client error ({type(exc).__name__})"
+    return f"unexpected {type(exc).__name__}"
+
+
+def _reason(reason: object) -> str:
+    if isinstance(reason, OSError) and reason.strerror:
+        return reason.strerror
+    text = str(reason) or type(reason).__name__
+    return text if len(text) <= 120 else text[:119] + "…"

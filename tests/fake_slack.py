@@ -1,0 +1,672 @@
+"""A stateful fake of the Slack Web API, served over real HTTP for the real `slack_sdk.WebClient`.
+
+What it does: runs a `ThreadingHTTPServer` on 127.0.0.1 (port 0) in a daemon thread and answers
+`POST /api/<method>` the way Slack does, for the methods Inhaker uses: `auth.test`,
+`chat.postMessage`, `chat.update`, `chat.postEphemeral`, `views.publish`, `conversations.info`,
+`conversations.list`. It reads form-encoded bodies (where `blocks`/`view` are JSON strings) and
+JSON bodies, checks the bearer token, keeps messages per channel with increasing `ts`, keeps the
+history of every `chat.update`, and validates Block Kit limits the way Slack rejects messages
+(`invalid_blocks` with json-pointer errors). Like Slack, `chat.postMessage` takes a channel name
+or ID, while `chat.update` only takes the channel ID. It can be told to answer 429 with
+Retry-After for the next n calls, or HTTP 500 until an outage ends. Extra methods can be added
+with `FakeSlack.register(method, handler)`.
+
+What it does not do: Socket Mode, Events API delivery, files, OAuth, or any rate limiting of its
+own; it never talks to the internet. It validates the common Block Kit limits, not every rule.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+__all__ = ["DEFAULT_TOKEN", "FakeSlack", "validate_blocks"]
+
+DEFAULT_TOKEN = "xoxb-inhaker-test-token"
+TEAM_ID = "T0INHAKER"
+BOT_USER_ID = "U0INHAKER"
+BOT_ID = "B0INHAKER"
+
+Params = dict[str, Any]
+Handler = Callable[["FakeSlack", Params], dict[str, Any]]
+
+# --- Block Kit validation --------------------------------------------------------------------
+
+KNOWN_BLOCK_TYPES = frozenset(
+    {
+        "actions",
+        "context",
+        "context_actions",
+        "divider",
+        "file",
+        "header",
+        "image",
+        "input",
+        "markdown",
+        "rich_text",
+        "section",
+        "table",
+        "video",
+    }
+)
+TEXT_TYPES = frozenset({"plain_text", "mrkdwn"})
+
+
+def _over(limit: int, ptr: str) -> str:
+    return f"must be less than {limit + 1} characters [json-pointer:{ptr}]"
+
+
+def _check_text_object(
+    obj: Any, ptr: str, errors: list[str], *, limit: int = 3000, plain_only: bool = False
+) -> None:
+    if not isinstance(obj, dict):
+        errors.append(f"must be an object [json-pointer:{ptr}]")
+        return
+    kind = obj.get("type")
+    allowed = {"plain_text"} if plain_only else TEXT_TYPES
+    if kind not in allowed:
+        errors.append(f"must be one of {sorted(allowed)} [json-pointer:{ptr}/type]")
+    text = obj.get("text")
+    if not isinstance(text, str):
+        errors.append(f"must provide a string [json-pointer:{ptr}/text]")
+    elif len(text) == 0:
+        errors.append(f"must be more than 0 characters [json-pointer:{ptr}/text]")
+    elif len(text) > limit:
+        errors.append(_over(limit, f"{ptr}/text"))
+
+
+def _check_len(value: Any, limit: int, ptr: str, errors: list[str]) -> None:
+    if value is None:
+        return
+    if not isinstance(value, str):
+        errors.append(f"must provide a string [json-pointer:{ptr}]")
+    elif len(value) > limit:
+        errors.append(_over(limit, ptr))
+
+
+def _check_element(el: Any, ptr: str, errors: list[str]) -> None:
+    if not isinstance(el, dict):
+        errors.append(f"must be an object [json-pointer:{ptr}]")
+        return
+    _check_len(el.get("action_id"), 255, f"{ptr}/action_id", errors)
+    if el.get("type") == "button":
+        _check_text_object(el.get("text"), f"{ptr}/text", errors, limit=75, plain_only=True)
+        _check_len(el.get("value"), 2000, f"{ptr}/value", errors)
+        _check_len(el.get("url"), 3000, f"{ptr}/url", errors)
+        style = el.get("style")
+        if style is not None and style not in ("primary", "danger"):
+            errors.append(f"must be one of primary, danger [json-pointer:{ptr}/style]")
+
+
+def _check_block(block: Any, ptr: str, errors: list[str]) -> None:
+    if not isinstance(block, dict):
+        errors.append(f"must be an object [json-pointer:{ptr}]")
+        return
+    kind = block.get("type")
+    if kind not in KNOWN_BLOCK_TYPES:
+        errors.append(f"unsupported block type {kind!r} [json-pointer:{ptr}/type]")
+        return
+    _check_len(block.get("block_id"), 255, f"{ptr}/block_id", errors)
+    if kind == "section":
+        text, fields = block.get("text"), block.get("fields")
+        if text is None and fields is None:
+            errors.append(f"must provide text or fields [json-pointer:{ptr}]")
+        if text is not None:
+            _check_text_object(text, f"{ptr}/text", errors, limit=3000)
+        if fields is not None:
+            if not isinstance(fields, list) or not fields:
+                errors.append(f"must provide a non-empty array [json-pointer:{ptr}/fields]")
+            else:
+                if len(fields) > 10:
+                    errors.append(f"must provide no more than 10 items [json-pointer:{ptr}/fields]")
+                for i, f in enumerate(fields):
+                    _check_text_object(f, f"{ptr}/fields/{i}", errors, limit=2000)
+        if block.get("accessory") is not None:
+            _check_element(block["accessory"], f"{ptr}/accessory", errors)
+    elif kind == "header":
+        _check_text_object(block.get("text"), f"{ptr}/text", errors, limit=150, plain_only=True)
+    elif kind == "context":
+        elements = block.get("elements")
+        if not isinstance(elements, list) or not elements:
+            errors.append(f"must provide a non-empty array [json-pointer:{ptr}/elements]")
+            return
+        if len(elements) > 10:
+            errors.append(f"must provide no more than 10 items [json-pointer:{ptr}/elements]")
+        for i, el in enumerate(elements):
+            eptr = f"{ptr}/elements/{i}"
+            if isinstance(el, dict) and el.get("type") == "image":
+                _check_len(el.get("image_url"), 3000, f"{eptr}/image_url", errors)
+                _check_len(el.get("alt_text"), 2000, f"{eptr}/alt_text", errors)
+            else:
+                _check_text_object(el, eptr, errors, limit=3000)
+    elif kind == "actions":
+        elements = block.get("elements")
+        if not isinstance(elements, list) or not elements:
+            errors.append(f"must provide a non-empty array [json-pointer:{ptr}/elements]")
+            return
+        if len(elements) > 25:
+            errors.append(f"must provide no more than 25 items [json-pointer:{ptr}/elements]")
+        seen: set[str] = set()
+        for i, el in enumerate(elements):
+            _check_element(el, f"{ptr}/elements/{i}", errors)
+            action_id = el.get("action_id") if isinstance(el, dict) else None
+            if isinstance(action_id, str):
+                if action_id in seen:
+                    errors.append(
+                        f"duplicate action_id {action_id!r} [json-pointer:{ptr}/elements/{i}]"
+                    )
+                seen.add(action_id)
+    elif kind == "image":
+        _check_len(block.get("image_url"), 3000, f"{ptr}/image_url", errors)
+        _check_len(block.get("alt_text"), 2000, f"{ptr}/alt_text", errors)
+    elif kind == "markdown":
+        _check_len(block.get("text"), 12000, f"{ptr}/text", errors)
+
+
+def validate_blocks(blocks: Any, *, max_blocks: int = 50) -> list[str]:
+    """Slack-style error strings for `blocks`; an empty list means Slack would accept them."""
+    errors: list[str] = []
+    if not isinstance(blocks, list):
+        return ["must provide an array [json-pointer:/blocks]"]
+    if len(blocks) > max_blocks:
+        errors.append(f"must provide no more than {max_blocks} items [json-pointer:/blocks]")
+    block_ids: set[str] = set()
+    for i, block in enumerate(blocks):
+        _check_block(block, f"/blocks/{i}", errors)
+        block_id = block.get("block_id") if isinstance(block, dict) else None
+        if isinstance(block_id, str):
+            if block_id in block_ids:
+                errors.append(f"duplicate block_id {block_id!r} [json-pointer:/blocks/{i}]")
+            block_ids.add(block_id)
+    return errors
+
+
+# --- the server ------------------------------------------------------------------------------
+
+
+class SlackError(Exception):
+    """Raised by a method handler to answer `{"ok": false, "error": code, ...}`."""
+
+    def __init__(self, code: str, **extra: Any) -> None:
+        super().__init__(code)
+        self.code = code
+        self.extra = extra
+
+
+@dataclass
+class _Failure:
+    status: int
+    retry_after: int | None
+
+
+class FakeSlack:
+    """A fake Slack Web API on a real local HTTP server. Use as a context manager or start/stop."""
+
+    def __init__(
+        self,
+        *,
+        token: str | Iterable[str] = DEFAULT_TOKEN,
+        channels: Mapping[str, str] | None = None,
+        auto_create_channels: bool = True,
+    ) -> None:
+        self.tokens: set[str] = {token} if isinstance(token, str) else set(token)
+        # channel name (without '#') -> channel id
+        self._channels: dict[str, str] = dict(channels or {"inhaker": "C0INHAKER1"})
+        self.auto_create_channels = auto_create_channels
+        self._lock = threading.RLock()
+        self._messages: list[dict[str, Any]] = []
+        self._ephemeral: list[dict[str, Any]] = []
+        self._views: dict[str, dict[str, Any]] = {}
+        self._calls: list[tuple[str, Params]] = []
+        self._ts_micros = 1_700_000_000_000_000
+        self._fail_queue: list[_Failure] = []
+        self._persistent_failure: int | None = None
+        self._handlers: dict[str, Handler] = {
+            "api.test": FakeSlack._api_test,
+            "auth.test": FakeSlack._auth_test,
+            "chat.postMessage": FakeSlack._chat_post_message,
+            "chat.update": FakeSlack._chat_update,
+            "chat.postEphemeral": FakeSlack._chat_post_ephemeral,
+            "views.publish": FakeSlack._views_publish,
+            "conversations.info": FakeSlack._conversations_info,
+            "conversations.list": FakeSlack._conversations_list,
+        }
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    def start(self) -> FakeSlack:
+        if self._server is not None:
+            return self
+        server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
+        server.daemon_threads = True
+        self._server = server
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        server, thread = self._server, self._thread
+        self._server = self._thread = None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+        if thread is not None:
+            thread.join(timeout=5)
+
+    def __enter__(self) -> FakeSlack:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("FakeSlack is not started")
+        return int(self._server.server_address[1])
+
+    @property
+    def base_url(self) -> str:
+        """What to give `WebClient(base_url=...)` or SLACK_API_URL: "http://127.0.0.1:PORT/api/"."""
+        return f"http://127.0.0.1:{self.port}/api/"
+
+    @property
+    def token(self) -> str:
+        """One valid token (the first configured)."""
+        return sorted(self.tokens)[0]
+
+    # -- controls -----------------------------------------------------------------------------
+
+    def fail_next(self, n: int = 1, *, status: int = 429, retry_after: int | None = 1) -> None:
+        """Answer the next `n` calls with `status` (429 gets a Retry-After header)."""
+        with self._lock:
+            self._fail_queue.extend(_Failure(status, retry_after) for _ in range(n))
+
+    def fail_with(self, status: int | None = 500) -> None:
+        """Answer every call with HTTP `status` until `fail_with(None)` or `outage(False)`."""
+        with self._lock:
+            self._persistent_failure = status
+
+    def outage(self, on: bool = True) -> None:
+        """Start (HTTP 500 on every call) or end an outage."""
+        self.fail_with(500 if on else None)
+
+    def register(self, method: str, handler: Handler) -> None:
+        """Serve an extra Web API method: `handler(fake, params) -> response dict`.
+
+        Raise `SlackError(code)` in the handler to answer `{"ok": false, "error": code}`.
+        """
+        with self._lock:
+            self._handlers[method] = handler
+
+    def add_channel(self, name: str, channel_id: str) -> None:
+        with self._lock:
+            self._channels[name.lstrip("#")] = channel_id
+
+    def reset(self) -> None:
+        """Forget messages, views, calls and pending failures (channels and tokens stay)."""
+        with self._lock:
+            self._messages.clear()
+            self._ephemeral.clear()
+            self._views.clear()
+            self._calls.clear()
+            self._fail_queue.clear()
+            self._persistent_failure = None
+
+    # -- introspection ------------------------------------------------------------------------
+
+    @property
+    def calls(self) -> list[tuple[str, Params]]:
+        """Every request that reached the server, failed ones included: (method, params)."""
+        with self._lock:
+            return list(self._calls)
+
+    def calls_to(self, method: str) -> list[Params]:
+        return [params for m, params in self.calls if m == method]
+
+    def messages(self, channel: str | None = None) -> list[dict[str, Any]]:
+        """Messages posted so far, oldest first; `channel` may be a name ("#x"/"x") or an ID.
+
+        Each: {"channel", "channel_name", "ts", "text", "blocks", "thread_ts", "history"}
+        where `history` lists earlier versions ({"text", "blocks", "edited_ts"}) oldest first.
+        """
+        with self._lock:
+            wanted = self._resolve(channel) if channel is not None else None
+            if channel is not None and wanted is None:
+                return []
+            return [copy.deepcopy(m) for m in self._messages if wanted in (None, m["channel"])]
+
+    def message(self, channel: str, ts: str) -> dict[str, Any] | None:
+        for m in self.messages(channel):
+            if m["ts"] == ts:
+                return m
+        return None
+
+    def ephemerals(self, channel: str | None = None) -> list[dict[str, Any]]:
+        """Ephemeral messages: {"channel", "user", "text", "blocks", "message_ts"}."""
+        with self._lock:
+            wanted = self._resolve(channel) if channel is not None else None
+            return [copy.deepcopy(m) for m in self._ephemeral if wanted in (None, m["channel"])]
+
+    @property
+    def views(self) -> dict[str, dict[str, Any]]:
+        """The App Home view last published per user id."""
+        with self._lock:
+            return copy.deepcopy(self._views)
+
+    # -- internals ----------------------------------------------------------------------------
+
+    def _next_ts(self) -> str:
+        self._ts_micros += 100
+        return f"{self._ts_micros // 1_000_000}.{self._ts_micros % 1_000_000:06d}"
+
+    def _resolve(self, channel: str | None) -> str | None:
+        """Channel name or id -> id (None when unknown)."""
+        if not channel:
+            return None
+        if channel in self._channels.values():
+            return channel
+        return self._channels.get(channel.lstrip("#"))
+
+    def _resolve_for_post(self, channel: Any) -> str:
+        if not isinstance(channel, str) or not channel:
+            raise SlackError("channel_not_found")
+        found = self._resolve(channel)
+        if found is not None:
+            return found
+        looks_like_id = channel[:1] in "CGD" and channel[1:].isalnum() and channel.isupper()
+        if looks_like_id and not channel.startswith("#"):
+            raise SlackError("channel_not_found")
+        if not self.auto_create_channels:
+            raise SlackError("channel_not_found")
+        new_id = f"C{len(self._channels) + 1:09d}"
+        self._channels[channel.lstrip("#")] = new_id
+        return new_id
+
+    def _name_of(self, channel_id: str) -> str:
+        for name, cid in self._channels.items():
+            if cid == channel_id:
+                return name
+        return channel_id
+
+    def _failure_for_next_call(self) -> _Failure | None:
+        with self._lock:
+            if self._fail_queue:
+                return self._fail_queue.pop(0)
+            if self._persistent_failure is not None:
+                return _Failure(self._persistent_failure, None)
+            return None
+
+    def _check_auth(self, headers: Mapping[str, str], params: Params) -> None:
+        auth = headers.get("Authorization") or ""
+        token = auth[len("Bearer ") :].strip() if auth.startswith("Bearer ") else None
+        token = token or params.get("token")
+        if not token:
+            raise SlackError("not_authed")
+        if token not in self.tokens:
+            raise SlackError("invalid_auth")
+
+    def _dispatch(self, method: str, params: Params) -> dict[str, Any]:
+        handler = self._handlers.get(method)
+        if handler is None:
+            raise SlackError("unknown_method")
+        with self._lock:
+            return handler(self, params)
+
+    @staticmethod
+    def _check_message_payload(params: Params, *, require_content: bool = True) -> None:
+        text = params.get("text")
+        blocks = params.get("blocks")
+        if blocks is not None:
+            errors = validate_blocks(blocks)
+            if errors:
+                raise SlackError(
+                    "invalid_blocks",
+                    errors=errors,
+                    response_metadata={"messages": [f"[ERROR] {e}" for e in errors]},
+                )
+        if text is not None and not isinstance(text, str):
+            raise SlackError("invalid_arguments")
+        if isinstance(text, str) and len(text) > 40000:
+            raise SlackError("msg_too_long")
+        if require_content and not text and not blocks and not params.get("attachments"):
+            raise SlackError("no_text")
+
+    # -- methods ------------------------------------------------------------------------------
+
+    def _api_test(self, params: Params) -> dict[str, Any]:
+        return {"ok": True, "args": {k: v for k, v in params.items() if k != "token"}}
+
+    def _auth_test(self, params: Params) -> dict[str, Any]:
+        return {
+            "ok": True,
+            "url": "https://inhaker-test.slack.com/",
+            "team": "Inhaker Test",
+            "user": "inhaker",
+            "team_id": TEAM_ID,
+            "user_id": BOT_USER_ID,
+            "bot_id": BOT_ID,
+            "is_enterprise_install": False,
+        }
+
+    def _chat_post_message(self, params: Params) -> dict[str, Any]:
+        channel = self._resolve_for_post(params.get("channel"))
+        self._check_message_payload(params)
+        ts = self._next_ts()
+        message = {
+            "channel": channel,
+            "channel_name": self._name_of(channel),
+            "ts": ts,
+            "text": params.get("text") or "",
+            "blocks": params.get("blocks") or [],
+            "thread_ts": params.get("thread_ts"),
+            "history": [],
+        }
+        self._messages.append(message)
+        return {"ok": True, "channel": channel, "ts": ts, "message": self._public(message)}
+
+    def _chat_update(self, params: Params) -> dict[str, Any]:
+        channel = params.get("channel")
+        # Like Slack: chat.update wants the channel ID, not "#name".
+        if not isinstance(channel, str) or channel not in self._channels.values():
+            raise SlackError("channel_not_found")
+        ts = params.get("ts")
+        target = next(
+            (m for m in self._messages if m["channel"] == channel and m["ts"] == ts), None
+        )
+        if target is None:
+            raise SlackError("message_not_found")
+        self._check_message_payload(params, require_content=False)
+        edited_ts = self._next_ts()
+        target["history"].append(
+            {"text": target["text"], "blocks": target["blocks"], "edited_ts": edited_ts}
+        )
+        if "text" in params:
+            target["text"] = params.get("text") or ""
+        if "blocks" in params:
+            target["blocks"] = params.get("blocks") or []
+        return {
+            "ok": True,
+            "channel": channel,
+            "ts": ts,
+            "text": target["text"],
+            "message": self._public(target),
+        }
+
+    def _chat_post_ephemeral(self, params: Params) -> dict[str, Any]:
+        channel = self._resolve_for_post(params.get("channel"))
+        user = params.get("user")
+        if not user:
+            raise SlackError("user_not_in_channel")
+        self._check_message_payload(params)
+        message_ts = self._next_ts()
+        self._ephemeral.append(
+            {
+                "channel": channel,
+                "user": user,
+                "text": params.get("text") or "",
+                "blocks": params.get("blocks") or [],
+                "message_ts": message_ts,
+            }
+        )
+        return {"ok": True, "message_ts": message_ts}
+
+    def _views_publish(self, params: Params) -> dict[str, Any]:
+        user_id = params.get("user_id")
+        view = params.get("view")
+        if not user_id:
+            raise SlackError("invalid_arguments")
+        if not isinstance(view, dict) or view.get("type") != "home":
+            raise SlackError("invalid_arguments")
+        errors = validate_blocks(view.get("blocks", []), max_blocks=100)
+        if errors:
+            raise SlackError("invalid_arguments", errors=errors)
+        stored = {**view, "id": f"V{len(self._views) + 1:09d}", "team_id": TEAM_ID}
+        self._views[user_id] = stored
+        return {"ok": True, "view": copy.deepcopy(stored)}
+
+    def _conversations_info(self, params: Params) -> dict[str, Any]:
+        channel = params.get("channel")
+        if not isinstance(channel, str) or channel not in self._channels.values():
+            raise SlackError("channel_not_found")
+        return {"ok": True, "channel": self._channel_obj(channel)}
+
+    def _conversations_list(self, params: Params) -> dict[str, Any]:
+        return {
+            "ok": True,
+            "channels": [self._channel_obj(cid) for cid in self._channels.values()],
+            "response_metadata": {"next_cursor": ""},
+        }
+
+    def _channel_obj(self, channel_id: str) -> dict[str, Any]:
+        return {
+            "id": channel_id,
+            "name": self._name_of(channel_id),
+            "is_channel": True,
+            "is_private": False,
+            "is_archived": False,
+            "is_member": True,
+        }
+
+    @staticmethod
+    def _public(message: Mapping[str, Any]) -> dict[str, Any]:
+        return {
+            "type": "message",
+            "user": BOT_USER_ID,
+            "bot_id": BOT_ID,
+            "ts": message["ts"],
+            "text": message["text"],
+            "blocks": copy.deepcopy(message["blocks"]),
+        }
+
+
+# --- HTTP plumbing ---------------------------------------------------------------------------
+
+_JSON_STRING_FIELDS = ("blocks", "attachments", "view", "metadata")
+
+
+def _parse_body(content_type: str, raw: bytes) -> Params:
+    """Form or JSON body -> params. Form values that Slack takes as JSON are decoded."""
+    ctype = content_type.split(";")[0].strip().lower()
+    if not raw:
+        return {}
+    if ctype == "application/json":
+        data = json.loads(raw.decode("utf-8"))
+        if not isinstance(data, dict):
+            raise SlackError("invalid_json")
+        return data
+    if ctype in ("application/x-www-form-urlencoded", ""):
+        form = parse_qs(raw.decode("utf-8"), keep_blank_values=True)
+        params: Params = {k: v[-1] for k, v in form.items()}
+        for name in _JSON_STRING_FIELDS:
+            if isinstance(params.get(name), str):
+                try:
+                    params[name] = json.loads(params[name])
+                except json.JSONDecodeError as exc:
+                    code = "invalid_blocks_format" if name == "blocks" else "invalid_arguments"
+                    raise SlackError(code) from exc
+        return params
+    raise SlackError("invalid_form_data")
+
+
+def _make_handler(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
+    class _Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass  # keep pytest output clean
+
+        def do_GET(self) -> None:
+            self._serve(b"")
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            self._serve(self.rfile.read(length) if length else b"")
+
+        def _serve(self, raw: bytes) -> None:
+            url = urlsplit(self.path)
+            if not url.path.startswith("/api/"):
+                self._send(404, {"ok": False, "error": "unknown_method"})
+                return
+            method = url.path[len("/api/") :]
+            try:
+                params = {k: v[-1] for k, v in parse_qs(url.query).items()}
+                params.update(_parse_body(self.headers.get("Content-Type", ""), raw))
+            except (SlackError, ValueError) as exc:
+                code = exc.code if isinstance(exc, SlackError) else "invalid_json"
+                with fake._lock:
+                    fake._calls.append((method, {}))
+                self._send(200, {"ok": False, "error": code})
+                return
+            with fake._lock:
+                fake._calls.append((method, {k: v for k, v in params.items() if k != "token"}))
+
+            failure = fake._failure_for_next_call()
+            if failure is not None:
+                if failure.status == 429:
+                    headers = {}
+                    if failure.retry_after is not None:
+                        headers["Retry-After"] = str(failure.retry_after)
+                    self._send(429, {"ok": False, "error": "ratelimited"}, headers)
+                else:
+                    self._send_text(failure.status, "<html><body>Internal error</body></html>")
+                return
+
+            try:
+                fake._check_auth(self.headers, params)
+                body = fake._dispatch(method, params)
+            except SlackError as exc:
+                body = {"ok": False, "error": exc.code, **exc.extra}
+            self._send(200, body)
+
+        def _send(
+            self, status: int, body: Mapping[str, Any], headers: Mapping[str, str] | None = None
+        ) -> None:
+            data = json.dumps(body).encode("utf-8")
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(data)
+
+        def _send_text(self, status: int, text: str) -> None:
+            data = text.encode("utf-8")
+            self.send_response(status)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+    return _Handler

@@ -1,0 +1,152 @@
+"""Alert policy and outbox: one alert per topic, edits when it grows, nothing lost in an outage."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bot.alerts import AlertPolicy, deliver_outbox
+from bot.config import AlertsConfig, Config
+from bot.notify.slack import SlackNotifier
+from bot.store import Store
+from detectors.records import Opportunity, Post, Trend
+from tests.fake_slack import FakeSlack
+
+NOW = datetime(2014, 6, 13, 19, 40, tzinfo=UTC)
+CONFIG = Config(slack_channel="#inhaker")
+
+
+def trend(count: int = 20, terms: tuple[str, ...] = ("twelftal",), at: datetime = NOW) -> Trend:
+    return Trend(
+        key=f"trend:{terms[0]}",
+        title=f"#{terms[0]}",
+        terms=terms,
+        detected_at=at,
+        score=12.0,
+        count=count,
+        baseline_rate=0.5,
+        ratio=14.0,
+        authors=15,
+        sources=("x",),
+        evidence=tuple(f"t-{i}" for i in range(count)),
+        sparkline=(0, 0, 1, 3, 8, count),
+    )
+
+
+def opportunity(post_id: str = "t-7", score: float = 0.9) -> Opportunity:
+    return Opportunity(
+        key=f"opportunity:x:{post_id}",
+        post_id=post_id,
+        source="x",
+        detected_at=NOW,
+        score=score,
+        category="submission",
+        deadline="2014-06-20",
+        asker="Emerce",
+        text="Is jouw werkplek uniek, verrassend en een must see voor Emerce-lezers?",
+    )
+
+
+def store_at(tmp_path: Path) -> Store:
+    return Store(f"sqlite:///{tmp_path / 'inhaker.db'}")
+
+
+def test_one_alert_per_topic_and_an_edit_when_it_doubles(tmp_path: Path) -> None:
+    store = store_at(tmp_path)
+    policy = AlertPolicy(CONFIG, store)
+    first = policy.consider_trends([trend(20)], NOW)
+    assert [(d.alert_id, d.is_update) for d in first] == [("trend:twelftal:20140613T1940Z", False)]
+    # Same story a minute later, a bit bigger: nothing new, nothing to edit.
+    assert policy.consider_trends([trend(25)], NOW + timedelta(minutes=1)) == []
+    # Twice as big: the first message is queued for an edit, still no second alert.
+    grown = policy.consider_trends([trend(41)], NOW + timedelta(minutes=10))
+    assert [(d.alert_id, d.is_update) for d in grown] == [("trend:twelftal:20140613T1940Z", True)]
+    # A regrouped topic sharing a term is the same story.
+    regrouped = trend(45, terms=("nedesp", "twelftal"))
+    assert all(d.is_update for d in policy.consider_trends([regrouped], NOW + timedelta(hours=1)))
+    assert len(store.all_alerts()) == 1
+
+
+def test_a_topic_alerts_again_only_after_the_cooldown(tmp_path: Path) -> None:
+    store = store_at(tmp_path)
+    config = replace(CONFIG, alerts=AlertsConfig(cooldown=timedelta(hours=2)))
+    policy = AlertPolicy(config, store)
+    policy.consider_trends([trend()], NOW)
+    policy.consider_trends([trend()], NOW + timedelta(hours=1))  # still firing: extends it
+    assert policy.consider_trends([trend()], NOW + timedelta(hours=2, minutes=30)) == []
+    later = NOW + timedelta(hours=5)  # quiet for more than the cooldown, then a new rise
+    assert [d.is_update for d in policy.consider_trends([trend()], later)] == [False]
+    assert len(store.all_alerts()) == 2
+
+
+def test_no_duplicates_across_restarts(tmp_path: Path) -> None:
+    AlertPolicy(CONFIG, store_at(tmp_path)).consider_trends([trend()], NOW)
+    AlertPolicy(CONFIG, store_at(tmp_path)).consider_opportunity(opportunity(), NOW, NOW)
+    restarted = AlertPolicy(CONFIG, store_at(tmp_path))
+    assert restarted.consider_trends([trend()], NOW + timedelta(minutes=5)) == []
+    assert restarted.consider_opportunity(opportunity(), NOW, NOW + timedelta(minutes=5)) is None
+    assert len(store_at(tmp_path).all_alerts()) == 2
+
+
+def test_max_new_alerts_per_tick_strongest_first(tmp_path: Path) -> None:
+    config = replace(CONFIG, alerts=AlertsConfig(max_per_tick=2))
+    policy = AlertPolicy(config, store_at(tmp_path))
+    trends = [replace(trend(terms=(f"t{i}",)), score=float(i)) for i in range(5)]
+    decisions = policy.consider_trends(trends, NOW)
+    assert [d.trend.terms for d in decisions if d.trend] == [("t4",), ("t3",)]
+
+
+def test_stale_or_weak_opportunities_do_not_alert(tmp_path: Path) -> None:
+    policy = AlertPolicy(CONFIG, store_at(tmp_path))
+    assert policy.consider_opportunity(opportunity(score=0.3), NOW, NOW) is None
+    old = NOW - timedelta(days=3)
+    assert policy.consider_opportunity(opportunity(), old, NOW) is None
+    assert policy.consider_opportunity(opportunity(), NOW, NOW) is not None
+
+
+def lookup(ids: object) -> list[Post]:
+    return [
+        Post(source="x", id="t-1", text="Wat een goal! #twelftal", created_at=NOW, author="fan1"),
+    ]
+
+
+def test_slack_outage_delays_but_never_loses_or_doubles(tmp_path: Path) -> None:
+    with FakeSlack() as slack:
+        store = store_at(tmp_path)
+        notifier = SlackNotifier(slack.token, base_url=slack.base_url)
+        policy = AlertPolicy(CONFIG, store)
+        policy.consider_trends([trend()], NOW)
+        policy.consider_opportunity(opportunity(), NOW, NOW)
+
+        slack.outage(True)
+        report = deliver_outbox(store, notifier, lookup, {"x": "X"}, NOW)
+        assert report.sent == 0 and report.failed == 1
+        assert "chat.postMessage" in (report.error or "")
+        assert slack.messages() == []
+        assert len(store.outbox()) == 2
+
+        slack.outage(False)
+        later = NOW + timedelta(minutes=5)
+        assert deliver_outbox(store, notifier, lookup, {"x": "X"}, later).sent == 2
+        assert deliver_outbox(store, notifier, lookup, {"x": "X"}, later).sent == 0
+        messages = slack.messages()
+        assert len(messages) == 2
+        texts = sorted(m["text"] for m in messages)
+        assert "twelftal" in texts[1] and "Emerce" in texts[0]
+        assert all(row.slack_ts for row in store.all_alerts())
+
+
+def test_a_grown_trend_edits_its_message_in_place(tmp_path: Path) -> None:
+    with FakeSlack() as slack:
+        store = store_at(tmp_path)
+        notifier = SlackNotifier(slack.token, base_url=slack.base_url)
+        policy = AlertPolicy(CONFIG, store)
+        policy.consider_trends([trend(20)], NOW)
+        deliver_outbox(store, notifier, lookup, {}, NOW)
+        policy.consider_trends([trend(60)], NOW + timedelta(minutes=20))
+        report = deliver_outbox(store, notifier, lookup, {}, NOW + timedelta(minutes=20))
+        assert report.updated == 1 and report.sent == 0
+        messages = slack.messages()
+        assert len(messages) == 1
+        assert "60 posts" in str(messages[0]["blocks"])

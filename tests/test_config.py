@@ -1,0 +1,153 @@
+"""feeds.yaml validation: every problem at once, each with its line and key path."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.config import ConfigError, load_config, parse_config, parse_duration
+
+ROOT = Path(__file__).resolve().parents[1]
+
+BROKEN = """\
+sources:
+  - id: nos
+    kind: rss
+    url: https://feeds.nos.nl/nosnieuwsalgemeen
+    intervall: 10m
+  - id: nos
+    kind: rsss
+    url: ftp://x
+watch:
+  terms: ["a"]
+  terms: ["b"]
+slack:
+  channel: inhaker
+detection:
+  min_posts: 0
+"""
+
+
+def problems_of(text: str) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text, file="feeds.yaml")
+    return [str(p) for p in caught.value.problems]
+
+
+def test_shipped_feeds_yaml_is_valid_and_useful() -> None:
+    config = load_config(ROOT / "feeds.yaml")
+    ids = {s.id for s in config.sources}
+    assert {"nos", "nu", "emerce", "marketingfacts", "tweakers", "destandaard"} <= ids
+    assert all(s.url.startswith("https://") for s in config.sources)
+    assert config.watch_terms and config.exclude_terms
+    assert config.slack_channel.startswith("#")
+
+
+def test_every_problem_is_reported_with_line_and_path() -> None:
+    found = problems_of(BROKEN)
+    assert "feeds.yaml:5: sources[0].intervall: unknown key; did you mean 'interval'?" in found
+    assert any(p.startswith("feeds.yaml:7: sources[1].kind: must be one of 'rss'") for p in found)
+    assert "feeds.yaml:8: sources[1].url: must be an http(s) URL (got 'ftp://x')" in found
+    assert any(p.startswith("feeds.yaml:11: watch.terms: duplicate key") for p in found)
+    assert any(p.startswith("feeds.yaml:13: slack.channel:") for p in found)
+    assert any(p.startswith("feeds.yaml:15: detection.min_posts:") for p in found)
+    # Sorted by line, so the file reads top to bottom.
+    lines = [int(p.split(":")[1]) for p in found]
+    assert lines == sorted(lines)
+
+
+def test_duplicate_source_ids_are_rejected() -> None:
+    text = """\
+sources:
+  - id: nos
+    kind: rss
+    url: https://a.example/feed
+  - id: nos
+    kind: rss
+    url: https://b.example/feed
+"""
+    found = problems_of(text)
+    assert len(found) == 1
+    assert found[0].startswith("feeds.yaml:5: sources[1].id: duplicate source id")
+
+
+def test_yaml_syntax_error_names_the_line() -> None:
+    found = problems_of("sources:\n  - id: nos\n    kind: [rss\n")
+    assert len(found) == 1
+    assert found[0].startswith("feeds.yaml:")
+    assert "not valid YAML" in found[0]
+
+
+def test_unknown_top_level_key_lists_known_keys_when_nothing_is_close() -> None:
+    found = problems_of("zzzz: 1\n")
+    assert found[0].startswith("feeds.yaml:1: zzzz: unknown key; known keys:")
+    assert "sources" in found[0]
+
+
+def test_missing_required_field() -> None:
+    found = problems_of("sources:\n  - id: x\n    kind: rss\n")
+    assert found == ["feeds.yaml:2: sources[0].url: is required"]
+
+
+def test_interval_too_short_and_bad_duration() -> None:
+    found = problems_of(
+        "sources:\n  - id: a\n    kind: rss\n    url: https://a.example/\n    interval: 5s\n"
+        "  - id: b\n    kind: rss\n    url: https://b.example/\n    interval: often\n"
+    )
+    assert any("sources[0].interval: must be at least 30s" in p for p in found)
+    assert any("sources[1].interval: must be a duration such as 30s" in p for p in found)
+
+
+def test_defaults_fill_in_everything_but_sources() -> None:
+    config = parse_config("sources: []\n")
+    assert config.detection.window == timedelta(hours=1)
+    assert config.alerts.cooldown == timedelta(hours=12)
+    assert config.slack_channel == "#inhaker"
+    assert parse_config("").sources == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("30s", 30), ("10m", 600), ("2h", 7200), ("1d", 86400), ("1.5h", 5400), (90, 90)],
+)
+def test_durations(text: str | int, seconds: int) -> None:
+    assert parse_duration(text) == timedelta(seconds=seconds)
+
+
+@given(st.text(max_size=200))
+def test_parse_config_never_raises_anything_but_config_error(text: str) -> None:
+    try:
+        parse_config(text)
+    except ConfigError as exc:
+        assert exc.problems
+        for problem in exc.problems:
+            assert problem.line >= 1
+
+
+def test_check_command_exit_codes(tmp_path: Path) -> None:
+    bad = tmp_path / "feeds.yaml"
+    bad.write_text(BROKEN, encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "check", "--config", str(bad)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert f"{bad}:5: sources[0].intervall: unknown key; did you mean 'interval'?" in result.stderr
+    assert "problems found" in result.stderr
+    good = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "check", "--config", str(ROOT / "feeds.yaml")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert good.returncode == 0, good.stderr
+    assert "ok" in good.stdout
