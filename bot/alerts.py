@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.config import Config
@@ -31,13 +31,15 @@ from bot.serialize import (
     trend_from_dict,
     trend_to_dict,
 )
-from bot.store import AlertRow, Store
+from bot.store import ActiveTopic, AlertRow, Store
 from detectors.records import Opportunity, Post, Trend
 
 log = logging.getLogger(__name__)
 
 # A trend that has at least doubled since its message was written gets the message edited.
 GROWTH_FOR_UPDATE = 2.0
+# How often a still-firing topic's "last fired" time is written (it only feeds the cooldown).
+REFRESH_EVERY = timedelta(minutes=5)
 TOP_POSTS = 5
 
 
@@ -64,25 +66,15 @@ class AlertPolicy:
         self.store = store
 
     def consider_trends(self, trends: Sequence[Trend], now: datetime) -> list[Decision]:
-        cooldown_start = now - self.config.alerts.cooldown
-        active = self.store.alerts_fired_since(cooldown_start, kind="trend")
+        active = self.store.active_topics(now - self.config.alerts.cooldown, "trend")
         decisions: list[Decision] = []
         new_alerts = 0
         for trend in sorted(trends, key=lambda t: -t.score):
-            same = next((row for row in active if set(row.terms) & set(trend.terms)), None)
+            same = next((topic for topic in active if set(topic.terms) & set(trend.terms)), None)
             if same is not None:
-                grew = trend.count >= GROWTH_FOR_UPDATE * max(1, same.last_count)
-                terms = list(dict.fromkeys([*same.terms, *trend.terms]))
-                self.store.refresh_alert(
-                    same.id,
-                    now=now,
-                    payload={"trend": trend_to_dict(trend)} if grew else None,
-                    count=trend.count if grew else None,
-                    score=trend.score if grew else None,
-                    terms=terms,
-                )
-                if grew:
-                    decisions.append(Decision(same.id, "trend", True, trend=trend))
+                decision = self._same_story(same, trend, now)
+                if decision is not None:
+                    decisions.append(decision)
                 continue
             if new_alerts >= self.config.alerts.max_per_tick:
                 continue
@@ -102,10 +94,29 @@ class AlertPolicy:
                 new_alerts += 1
                 decisions.append(Decision(alert_id, "trend", False, trend=trend))
                 # Later trends in this tick that share a term are the same story.
-                row = self.store.alert(alert_id)
-                if row is not None:
-                    active.append(row)
+                active.append(ActiveTopic(alert_id, trend.terms, trend.count, now))
         return decisions
+
+    def _same_story(self, topic: ActiveTopic, trend: Trend, now: datetime) -> Decision | None:
+        """An alerted topic fires again: keep it alive, and queue an edit when it has grown."""
+        grew = trend.count >= GROWTH_FOR_UPDATE * max(1, topic.last_count)
+        if not grew and now - topic.last_fired_at < REFRESH_EVERY:
+            return None  # nothing new worth a write
+        # Only the lead term joins the topic: context terms would snowball into unrelated stories.
+        topic.terms = tuple(dict.fromkeys([*topic.terms, trend.terms[0]]))
+        topic.last_fired_at = now
+        self.store.refresh_alert(
+            topic.id,
+            now=now,
+            payload={"trend": trend_to_dict(trend)} if grew else None,
+            count=trend.count if grew else None,
+            score=trend.score if grew else None,
+            terms=topic.terms,
+        )
+        if not grew:
+            return None
+        topic.last_count = trend.count
+        return Decision(topic.id, "trend", True, trend=trend)
 
     def consider_opportunity(
         self, opportunity: Opportunity, posted_at: datetime, now: datetime

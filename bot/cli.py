@@ -245,9 +245,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def cmd_classify(args: argparse.Namespace) -> int:
-    from detectors.opportunities import score_opportunity
-
     from bot.replay import read_stream
+    from detectors.opportunities import score_opportunity
 
     errors: list[str] = []
     with _stream_lines(args.stream) as lines:

@@ -103,11 +103,12 @@ class DetectionModel(_Strict):
     bucket: Duration = timedelta(minutes=10)
     window: Duration = timedelta(hours=1)
     baseline: Duration = timedelta(hours=24)
-    min_posts: Annotated[int, Field(ge=1)] = 5
-    min_authors: Annotated[int, Field(ge=1)] = 3
-    min_ratio: Annotated[float, Field(ge=1.0)] = 3.0
-    min_score: Annotated[float, Field(ge=0.0)] = 3.0
+    min_posts: Annotated[int, Field(ge=1)] = 10
+    min_authors: Annotated[int, Field(ge=1)] = 5
+    min_ratio: Annotated[float, Field(ge=1.0)] = 4.0
+    min_score: Annotated[float, Field(ge=0.0)] = 6.0
     watch_min_posts: Annotated[int, Field(ge=1)] = 3
+    min_history: Duration = timedelta(hours=1)
 
 
 class OpportunitiesModel(_Strict):
@@ -159,11 +160,12 @@ class DetectionConfig:
     bucket: timedelta = timedelta(minutes=10)
     window: timedelta = timedelta(hours=1)
     baseline: timedelta = timedelta(hours=24)
-    min_posts: int = 5
-    min_authors: int = 3
-    min_ratio: float = 3.0
-    min_score: float = 3.0
+    min_posts: int = 10
+    min_authors: int = 5
+    min_ratio: float = 4.0
+    min_score: float = 6.0
     watch_min_posts: int = 3
+    min_history: timedelta = timedelta(hours=1)
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,13 +22,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from detectors.opportunities import score_opportunity
-
 from bot.alerts import AlertPolicy, Decision, DeliveryReport, deliver_outbox
 from bot.config import Config
 from bot.notify.base import Notifier
 from bot.serialize import trend_to_dict
 from bot.store import Store
+from detectors.opportunities import score_opportunity
 from detectors.records import Opportunity, Post
 from detectors.text import normalize, normalize_term, terms_of
 from detectors.trends import RisingTermDetector, TrendParams
@@ -49,6 +48,7 @@ def trend_params(config: Config) -> TrendParams:
         min_ratio=d.min_ratio,
         min_score=d.min_score,
         watch_min_posts=d.watch_min_posts,
+        min_history=d.min_history,
     )
 
 
@@ -107,10 +107,11 @@ class Engine:
 
     def warm_up(self, now: datetime) -> int:
         """Rebuild detector state from stored posts after a restart; returns posts replayed."""
-        horizon = now - self.config.detection.window - self.config.detection.baseline
+        window = self.config.detection.window
+        horizon = now - window - self.config.detection.baseline
         count = 0
         with self._lock:
-            for post in self.store.posts_since(horizon):
+            for post in self.store.posts_since(horizon, backlog_before=now - window):
                 if self.detector.observe(post):
                     count += 1
         return count
@@ -124,6 +125,20 @@ class Engine:
                     self._memory.add(post)
                 if check_opportunities and self._memory is not None:
                     self._pending_opportunities.append(post)
+
+    def ingest_backlog(self, posts: Iterable[Post], now: datetime) -> int:
+        """A new source's first items: history for the baseline, never a reason to alert.
+
+        Only items older than the current window are counted, so they can raise a term's
+        baseline but never make it look like it is rising now.
+        """
+        cutoff = now - self.config.detection.window
+        counted = 0
+        with self._lock:
+            for post in posts:
+                if post.created_at < cutoff and self.detector.observe(post):
+                    counted += 1
+        return counted
 
     def lookup_posts(self, ids: Sequence[str]) -> list[Post]:
         if self._memory is not None:

@@ -40,7 +40,7 @@ class PollOutcome:
     source_id: str
     skipped: str | None = None  # why the poll did not happen (waiting out a Retry-After)
     new_posts: tuple[Post, ...] = ()  # new, alertable posts (not backlog)
-    backlog: int = 0  # posts stored as the first poll's backlog
+    backlog: tuple[Post, ...] = ()  # the first poll's items: stored, history only
     error: str | None = None
     not_modified: bool = False
 
@@ -121,5 +121,5 @@ def poll(
         " (backlog, not alerted)" if backlog and stored else "",
     )
     if backlog:
-        return PollOutcome(source.id, backlog=len(stored), not_modified=result.not_modified)
+        return PollOutcome(source.id, backlog=tuple(stored), not_modified=result.not_modified)
     return PollOutcome(source.id, new_posts=tuple(stored), not_modified=result.not_modified)

@@ -86,9 +86,12 @@ class Runner:
 
     def poll_source(self, source_id: str, *, respect_backoff: bool = True) -> PollOutcome:
         source, config = self.sources[source_id]
-        outcome = poll(source, config, self.store, self.clock(), respect_backoff=respect_backoff)
+        now = self.clock()
+        outcome = poll(source, config, self.store, now, respect_backoff=respect_backoff)
         if outcome.new_posts:
             self.engine.ingest(outcome.new_posts)
+        if outcome.backlog:
+            self.engine.ingest_backlog(outcome.backlog, now)
         return outcome
 
     def tick(self) -> TickResult:

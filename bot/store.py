@@ -177,6 +177,14 @@ class AlertRow:
     score: float
 
 
+@dataclass(slots=True)
+class ActiveTopic:
+    id: str
+    terms: tuple[str, ...]
+    last_count: int
+    last_fired_at: datetime
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     # WAL lets the Slack app read while the worker writes; busy_timeout waits for a lock
@@ -294,10 +302,22 @@ class Store:
                 found.update((source, row.id) for row in rows)
         return found
 
-    def posts_since(self, since: datetime, *, include_backlog: bool = False) -> list[Post]:
-        """Posts created at or after `since`, oldest first (warms the detector after a restart)."""
+    def posts_since(
+        self,
+        since: datetime,
+        *,
+        include_backlog: bool = False,
+        backlog_before: datetime | None = None,
+    ) -> list[Post]:
+        """Posts created at or after `since`, oldest first (warms the detector after a restart).
+
+        With `backlog_before`, backlog posts created before that moment are included too (they
+        are history for the baseline, never current).
+        """
         query = select(posts).where(posts.c.created_at >= since)
-        if not include_backlog:
+        if backlog_before is not None:
+            query = query.where(posts.c.backlog.is_(False) | (posts.c.created_at < backlog_before))
+        elif not include_backlog:
             query = query.where(posts.c.backlog.is_(False))
         query = query.order_by(posts.c.created_at, posts.c.source, posts.c.id)
         with self.engine.connect() as conn:
@@ -468,6 +488,21 @@ class Store:
             query = query.where(alerts.c.kind == kind)
         with self.engine.connect() as conn:
             return [_row_to_alert(r) for r in conn.execute(query.order_by(alerts.c.created_at))]
+
+    def active_topics(self, since: datetime, kind: str) -> list[ActiveTopic]:
+        """Alerts still firing at or after `since`, without their payloads (cheap, every tick)."""
+        query = (
+            select(alerts.c.id, alerts.c.terms, alerts.c.last_count, alerts.c.last_fired_at)
+            .where(alerts.c.last_fired_at >= since, alerts.c.kind == kind)
+            .order_by(alerts.c.created_at)
+        )
+        with self.engine.connect() as conn:
+            return [
+                ActiveTopic(
+                    row.id, tuple(json.loads(row.terms or "[]")), row.last_count, row.last_fired_at
+                )
+                for row in conn.execute(query)
+            ]
 
     def all_alerts(self) -> list[AlertRow]:
         with self.engine.connect() as conn:

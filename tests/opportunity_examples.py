@@ -196,21 +196,118 @@ POSITIVES: list[tuple[str, str]] = [
         "Stuur uw tekst in.",
         "guest_blog",
     ),
+    # more, written after the rules to check they generalize (kept as regression examples)
+    (
+        "Emerce zoekt de leukste kantoren van Nederland voor de rubriek 'Werkplek'. Tip ons via "
+        "de redactie!",
+        "submission",
+    ),
+    (
+        "Heb je een mooi voorbeeld van inhaken op het WK? Marketingfacts verzamelt de beste "
+        "cases. Stuur ze naar ons!",
+        "submission",
+    ),
+    (
+        "Ken jij een bedrijf met een bijzondere werkplek? Tip de redactie van Emerce!",
+        "submission",
+    ),
+    (
+        "Werk jij in een bijzonder gebouw? Voor onze serie 'Kantoor van de week' zoeken we "
+        "nieuwe kandidaten. Mail de redactie.",
+        "submission",
+    ),
+    (
+        "Does your agency have an office dog? We want to hear from you for our #officedogs "
+        "series. Email us photos by Friday!",
+        "submission",
+    ),
+    (
+        "We are looking for Belgian brands that did something clever with the World Cup. Reply "
+        "with your examples!",
+        "submission",
+    ),
+    (
+        "Help! Voor een uitzending van EenVandaag zoek ik iemand die zijn baan verloor door een "
+        "tweet. Reacties graag via DM.",
+        "journalist_request",
+    ),
+    (
+        "PR folks: I'm writing a feature for Adformatie on brands that jumped on the World Cup. "
+        "Who has a good case? Reply below.",
+        "journalist_request",
+    ),
+    (
+        "Marketeers, wie heeft er ervaring met inhaken op het WK en wil daarover vertellen in "
+        "Trouw? Mail me even.",
+        "journalist_request",
+    ),
+    (
+        "Speakers wanted for Inbound Antwerpen 2014! Submit a talk before 1 August.",
+        "speakers",
+    ),
+    (
+        "Hosting a meetup in Utrecht and looking for two speakers on real-time marketing. "
+        "Interested? DM me.",
+        "speakers",
+    ),
+    (
+        "Wil jij jouw kennis delen met 500 marketeers? Word spreker op Emerce Performance. "
+        "Aanmelden vóór 15 juli.",
+        "speakers",
+    ),
+    (
+        "Podcast Marketing Onder Vuur zoekt nieuwe gasten voor seizoen 3. Heb jij een stevige "
+        "mening? Meld je aan!",
+        "guests",
+    ),
+    ("De MarCom Awards 2014: inzenden kan nog tot en met 13 juni!", "awards"),
+    ("Call for entries: ADCN Lamp 2014. Deadline 1 september.", "awards"),
+    (
+        "Is jouw campagne de beste van 2014? Schrijf hem in voor de Esprix voor 1 oktober.",
+        "awards",
+    ),
+    (
+        "Nog 2 plekken vrij in onze accelerator! Startups kunnen zich aanmelden tot vrijdag.",
+        "participants",
+    ),
+    (
+        "Wij zoeken nog vrijwilligers voor de schoonmaakactie in het park zaterdag. Meld je aan!",
+        "participants",
+    ),
+    (
+        "Ben je goed in schrijven en heb je verstand van SEO? Word gastblogger bij Marketingfacts!",
+        "guest_blog",
+    ),
 ]
 
 NEGATIVES_BY_KIND: dict[str, list[str]] = {
     "vacancy": [
+        "We're hiring a social media editor. Are you the one? Apply before 20 June.",
+        "Wij zoeken nog een stagiair(e) marketing & communicatie voor het najaar. Ken jij "
+        "iemand? Tag ze hieronder!",
+        "Zin in een uitdaging? Solliciteer nu op onze vacature voor digital marketeer!",
+        "Do you have what it takes? Apply now for our traineeship!",
         "Wij zoeken een ervaren front-end developer (m/v) voor ons team in Amsterdam. "
         "Solliciteer vóór 20 juni!",
         "Vacature: online marketeer bij Emerce, 32-40 uur per week. Reageer via onze site.",
         "We're hiring! Join our team as a content marketing manager in Rotterdam. Apply now.",
         "Bij Flipit.com zijn ze nog op zoek naar een Belgische stagiair. Interesse? Stuur je cv "
         "in.",
-        "Wij zoeken een enthousiaste collega voor ons team in Gent. Stel je kandidaat voor "
-        "1 juli.",
+        "Wij zoeken een enthousiaste collega voor ons team in Gent. Stel je kandidaat voor 1 juli.",
         "Is jouw droombaan een functie als community manager? Kom ons team versterken!",
     ],
     "promotion": [
+        "Are you ready for the World Cup? Our #twelftal bundle is now 20% off.",
+        "Weet jij al waar je naartoe gaat deze zomer? Boek nu je vakantie met korting.",
+        "Ken jij ons nieuwe magazine al? Bestel het nu met 25% korting.",
+        "Sale! Alle boeken over contentmarketing nu 40% off. Order today.",
+        # calls to action that look like invitations but sell something
+        "Heb je vragen? Neem contact op met onze klantenservice.",
+        "Wil jij meer leads? Download ons whitepaper en reageer als je vragen hebt.",
+        "Do you want more followers? Send us a message and we'll show you how.",
+        "Is jouw website klaar voor het WK? Laat ons een gratis scan doen. Neem contact op!",
+        "Wil je ook zo'n mooi kantoor? Neem contact op met onze interieurarchitecten.",
+        "Ben je benieuwd naar onze nieuwe collectie? Laat het ons weten in de comments!",
         "Zomeractie! 20% korting op alle cursussen voor Emerce-lezers. Alleen vandaag.",
         "Ben jij klaar voor de zomer? Shop nu met gratis verzending.",
         "Only this week: 30% off all templates. Shop now and use code SUMMER14.",
@@ -218,6 +315,11 @@ NEGATIVES_BY_KIND: dict[str, list[str]] = {
         "Profiteer nu van onze solden-aanbieding: 2 + 1 gratis. Bestel nu in de webshop!",
     ],
     "event_announcement": [
+        "Ben jij er ook bij? Schrijf je in voor ons gratis webinar over contentmarketing.",
+        "Heb jij al een ticket voor #eDay? Meld je snel aan, want vol is vol!",
+        "Are you coming to the Emerce eDay tomorrow? Let me know, let's grab a coffee!",
+        "Gisteren een geweldige dag gehad op het Marketingfacts Jaarcongres, dank aan alle "
+        "sprekers!",
         "Morgen spreek ik op #eDay over inhaken op het WK. Tot dan!",
         "Kom naar onze stand (nr. 42) op de Marketing Tech beurs en maak kennis met ons team.",
         "Excited to share: I'm speaking at Content Marketing Live in Amsterdam next week. "
@@ -227,28 +329,28 @@ NEGATIVES_BY_KIND: dict[str, list[str]] = {
         "1 mei.",
     ],
     "friend_advice": [
+        "Heb je een lekke band? Reageer hieronder als je ook last hebt van de wegwerkzaamheden.",
+        "Wie gaat er morgen naar #eDay? Laat het me weten, dan drinken we een koffie.",
         "Weet iemand een goede kapper in Utrecht? Mijn vaste kapper is gestopt.",
         "Kent er iemand een betaalbare fotograaf voor een bedrijfsfeest? Tips welkom!",
         "Does anyone know a good dentist in Amsterdam-Oost? Asking for a friend.",
         "Iemand tips voor een leuk restaurant in Gent voor vrijdagavond?",
-        "Ik ben op zoek naar een goede webdesigner voor mijn eenmanszaak. Wie heeft een "
-        "aanrader?",
+        "Ik ben op zoek naar een goede webdesigner voor mijn eenmanszaak. Wie heeft een aanrader?",
     ],
     "closed_call": [
-        "De inschrijving is gesloten. Bedankt voor alle inzendingen voor de Emerce eTail "
-        "Awards!",
-        "Submissions are closed for this year's call for speakers. Thanks for all the "
-        "proposals!",
+        "De inschrijving is gesloten. Bedankt voor alle inzendingen voor de Emerce eTail Awards!",
+        "Submissions are closed for this year's call for speakers. Thanks for all the proposals!",
         "Update: we hebben genoeg reacties op onze oproep, bedankt allemaal!",
         "Our #journorequest has been answered, thank you all for the responses!",
         "De oproep voor sprekers is afgelopen. Bedankt voor de vele inzendingen!",
     ],
     "already_featured": [
+        "Bedankt Emerce voor het artikel over onze kerk als werkplek!",
+        "We zijn genomineerd voor de Emerce eTail Awards! Stem op ons via de link.",
         "Ons kantoor staat in Emerce! Bedankt voor het mooie artikel over onze kerk.",
         "Proud to say we were featured in Marketingfacts this week. Read the interview here.",
         "Trots dat we zijn uitgelicht in de rubriek Werkplek van Sprout!",
-        "Onze kerk stond deze maand in het maandblad van Emerce. Lees het interview via onze "
-        "site.",
+        "Onze kerk stond deze maand in het maandblad van Emerce. Lees het interview via onze site.",
         "As featured in Tweakers: our smart office desk. Thanks to Tweakers for featuring us!",
     ],
     "giveaway": [
@@ -265,6 +367,13 @@ NEGATIVES_BY_KIND: dict[str, list[str]] = {
         "Eens of oneens: social media hoort niet op de werkvloer. Wat denken jullie?",
     ],
     "news": [
+        "Nu in Emerce: de 10 mooiste werkplekken van Nederland.",
+        "Morgen in Emerce: interview met de oprichter van Coolblue. Niet missen!",
+        "Vandaag in ons maandblad: de mooiste werkplekken van Nederland, waaronder een kantoor "
+        "in een kerk.",
+        "Ken jij onze podcast al? Nieuwe aflevering staat online!",
+        "Oproep aan alle kiezers: ga morgen stemmen!",
+        "Heb jij ook zo'n zin in het weekend?",
         "Heineken zet tien Twitteraars in voor het #twelftal tijdens het WK.",
         "Politie doet oproep: getuigen gezocht van inbraak bij bedrijfspand in Zaventem.",
         "Groeiend belang sociale media op de werkvloer: steeds meer bedrijven stimuleren "

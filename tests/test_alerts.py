@@ -121,7 +121,8 @@ def test_slack_outage_delays_but_never_loses_or_doubles(tmp_path: Path) -> None:
 
         slack.outage(True)
         report = deliver_outbox(store, notifier, lookup, {"x": "X"}, NOW)
-        assert report.sent == 0 and report.failed == 1
+        assert report.sent == 0
+        assert report.failed == 1
         assert "chat.postMessage" in (report.error or "")
         assert slack.messages() == []
         assert len(store.outbox()) == 2
@@ -133,7 +134,8 @@ def test_slack_outage_delays_but_never_loses_or_doubles(tmp_path: Path) -> None:
         messages = slack.messages()
         assert len(messages) == 2
         texts = sorted(m["text"] for m in messages)
-        assert "twelftal" in texts[1] and "Emerce" in texts[0]
+        assert "twelftal" in texts[1]
+        assert "Emerce" in texts[0]
         assert all(row.slack_ts for row in store.all_alerts())
 
 
@@ -146,7 +148,8 @@ def test_a_grown_trend_edits_its_message_in_place(tmp_path: Path) -> None:
         deliver_outbox(store, notifier, lookup, {}, NOW)
         policy.consider_trends([trend(60)], NOW + timedelta(minutes=20))
         report = deliver_outbox(store, notifier, lookup, {}, NOW + timedelta(minutes=20))
-        assert report.updated == 1 and report.sent == 0
+        assert report.updated == 1
+        assert report.sent == 0
         messages = slack.messages()
         assert len(messages) == 1
         assert "60 posts" in str(messages[0]["blocks"])

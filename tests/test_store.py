@@ -1,4 +1,4 @@
-"""The store on a real SQLite file: dedupe, backlog, source state and the outbox survive restarts."""
+"""The store on a real SQLite file: dedupe, backlog, source state, outbox survive restarts."""
 
 from __future__ import annotations
 
@@ -98,7 +98,8 @@ def test_outbox_rows_are_unique_and_survive_restart(tmp_path: Path) -> None:
 
     store = Store(url)
     row = store.outbox()[0]
-    assert row.attempts == 1 and row.last_error == "slack down"
+    assert row.attempts == 1
+    assert row.last_error == "slack down"
     store.mark_sent("trend:x:1", ref="1700000000.000100", now=NOW)
     assert store.outbox() == []
     store.refresh_alert("trend:x:1", now=NOW, payload={"trend": {"title": "#x"}}, count=10)

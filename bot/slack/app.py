@@ -68,7 +68,6 @@ def build_app(
     base_url = slack_base_url()
     client = WebClient(token=token, base_url=base_url) if base_url else WebClient(token=token)
     app = App(
-        token=token,
         signing_secret=signing_secret,
         client=client,
         # Socket Mode has no signatures to verify; HTTP mode requires the secret (checked in

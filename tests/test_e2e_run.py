@@ -1,0 +1,327 @@
+"""End to end, as a user runs it: feed servers, then `inhaker run --once`, then Slack.
+
+Every test starts the real CLI in a subprocess against a local feed server (127.0.0.1, port 0) and
+the fake Slack Web API (through SLACK_API_URL), with a real SQLite file in tmp_path.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+import pytest
+
+from bot.store import Store
+from tests.fake_slack import FakeSlack
+from tests.feed_server import FeedServer
+
+Item = tuple[str, str, str, datetime]  # guid, author, text, published
+
+
+def rss(title: str, items: list[Item]) -> bytes:
+    entries = "".join(
+        f"""
+    <item>
+      <guid isPermaLink="false">{escape(guid)}</guid>
+      <title>{escape(text[:60])}</title>
+      <link>https://example.nl/{escape(guid)}</link>
+      <dc:creator>{escape(author)}</dc:creator>
+      <description>{escape(text)}</description>
+      <pubDate>{format_datetime(published)}</pubDate>
+    </item>"""
+        for guid, author, text, published in items
+    )
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/">
+  <channel>
+    <title>{escape(title)}</title>
+    <link>https://example.nl/</link>
+    <description>test feed</description>{entries}
+  </channel>
+</rss>""".encode()
+
+
+FEEDS = ("nos", "nu", "emerce")
+CITIES = ["Utrecht", "Zwolle", "Gent", "Leiden", "Breda", "Arnhem", "Delft", "Hasselt", "Tilburg"]
+
+
+def backlog(feed: str, now: datetime) -> list[Item]:
+    """What each feed already offers before Inhaker first looks: hours old, varied news."""
+    topics = ["begroting", "verkiezingen", "stikstof", "woningmarkt", "treinstaking", "zorg"]
+    return [
+        (
+            f"{feed}-old-{i}",
+            f"Redacteur {feed} {i}",
+            f"Nieuws over {topics[i % len(topics)]} in {CITIES[i % len(CITIES)]}",
+            now - timedelta(hours=2, minutes=10 * i),
+        )
+        for i in range(8)
+    ]
+
+
+def write_config(path: Path, server: FeedServer) -> Path:
+    sources = "".join(
+        f"""
+  - id: {feed}
+    kind: rss
+    url: {server.url(f"/{feed}.xml")}
+    interval: 1m"""
+        for feed in FEEDS
+    )
+    path.write_text(
+        f"""sources:{sources}
+watch:
+  terms: ["werkplek"]
+  exclude: ["vacature"]
+slack:
+  channel: "#inhaker"
+detection:
+  min_posts: 6
+  min_authors: 3
+  min_score: 4
+  min_ratio: 3
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+def run_once(tmp_path: Path, config: Path, slack: FakeSlack, *extra: str) -> str:
+    env = {
+        **os.environ,
+        "SLACK_BOT_TOKEN": slack.token,
+        "SLACK_API_URL": slack.base_url,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'inhaker.db'}",
+    }
+    env.pop("SLACK_APP_TOKEN", None)
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "run", "--once", "--config", str(config), *extra],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stderr
+
+
+@pytest.fixture
+def world(tmp_path: Path, feed_server: FeedServer, fake_slack: FakeSlack):
+    now = datetime.now(UTC)
+    feeds = {feed: backlog(feed, now) for feed in FEEDS}
+    # The backlog already holds a burst and an open call: a new feed must not alert on them.
+    feeds["nu"] += [
+        (f"nu-old-burst-{i}", f"Schrijver {i}", f"Storm Ciarán raast over {c}", now)
+        for i, c in enumerate(CITIES[:7])
+    ]
+    feeds["emerce"].append(
+        (
+            "emerce-old-call",
+            "Emerce",
+            "Is jouw werkplek uniek? Stuur ons een mail vóór vrijdag!",
+            now - timedelta(minutes=5),
+        )
+    )
+
+    def publish() -> None:
+        for feed, items in feeds.items():
+            feed_server.serve(f"/{feed}.xml", rss(feed, items), etag=f'"{feed}-{len(items)}"')
+
+    publish()
+    config = write_config(tmp_path / "feeds.yaml", feed_server)
+    return tmp_path, config, feeds, publish, now
+
+
+def test_new_feed_backlog_is_stored_without_alerting(world, fake_slack: FakeSlack) -> None:
+    tmp_path, config, feeds, _publish, _now = world
+    log = run_once(tmp_path, config, fake_slack)
+    assert "3 sources polled (0 failed)" in log
+    assert fake_slack.messages() == []
+    store = Store(f"sqlite:///{tmp_path / 'inhaker.db'}")
+    assert store.count_posts() == sum(len(items) for items in feeds.values())
+
+
+def test_a_term_rising_across_feeds_alerts_once_then_nothing_twice(
+    world, fake_slack: FakeSlack, feed_server: FeedServer
+) -> None:
+    tmp_path, config, feeds, publish, _now = world
+    run_once(tmp_path, config, fake_slack)  # first look: backlog only
+    assert fake_slack.messages() == []
+
+    # New items across three feeds, by different authors: #hittegolf rises now.
+    fresh = datetime.now(UTC)
+    for k in range(9):
+        feed = FEEDS[k % 3]
+        feeds[feed].append(
+            (
+                f"{feed}-heat-{k}",
+                f"Verslaggever {k}",
+                f"#Hittegolf: {CITIES[k]} meet record van {30 + k} graden",
+                fresh - timedelta(minutes=k),
+            )
+        )
+    feeds["emerce"].append(
+        (
+            "emerce-call",
+            "Emerce",
+            "Is jouw werkplek uniek, verrassend en een must see voor Emerce-lezers? "
+            "Stuur ons een mail met foto's!",
+            fresh,
+        )
+    )
+    publish()
+    feed_server.clear_requests()
+    run_once(tmp_path, config, fake_slack)
+
+    messages = fake_slack.messages("#inhaker")
+    texts = [str(m["blocks"]) for m in messages]
+    trend = [t for t in texts if "hittegolf" in t.lower()]
+    calls = [t for t in texts if "Emerce" in t and "werkplek" in t]
+    assert len(trend) == 1, texts
+    assert "9 posts" in trend[0]
+    assert "across 3 sources" in trend[0]
+    assert len(calls) == 1
+    assert "emerce-old-call" not in str(texts)  # the backlog call never alerts
+    assert len(messages) == 2
+    # Conditional GET: every poll sent the validators from the last answer.
+    assert all(r.headers.get("if-none-match") for r in feed_server.requests)
+
+    # Nothing new: 304s, no new message, no edit.
+    feed_server.clear_requests()
+    run_once(tmp_path, config, fake_slack)
+    assert len(fake_slack.messages()) == 2
+    assert not fake_slack.calls_to("chat.update")
+    statuses = {r.path for r in feed_server.requests}
+    assert statuses == {f"/{feed}.xml" for feed in FEEDS}
+
+
+def test_a_broken_feed_never_stops_the_others(
+    world, fake_slack: FakeSlack, feed_server: FeedServer
+) -> None:
+    tmp_path, config, feeds, _publish, _now = world
+    feed_server.serve("/nu.xml", b"<rss><channel><item>broken", status=200)
+    log = run_once(tmp_path, config, fake_slack)
+    assert "3 sources polled (1 failed)" in log
+    store = Store(f"sqlite:///{tmp_path / 'inhaker.db'}")
+    assert store.count_posts(source="nos") == len(feeds["nos"])
+    health = store.source_state("nu")
+    assert health.failures_in_a_row == 1
+    assert "nu" in (health.last_error or "")
+    sources = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "sources", "--config", str(config)],
+        env={**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'inhaker.db'}"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert "nu (rss):" in sources.stdout
+    assert "1 failures in a row" in sources.stdout
+
+
+def test_slack_outage_keeps_alerts_for_the_next_cycle(
+    world, fake_slack: FakeSlack, feed_server: FeedServer
+) -> None:
+    tmp_path, config, feeds, publish, _now = world
+    run_once(tmp_path, config, fake_slack)
+    feeds["emerce"].append(
+        (
+            "emerce-call-2",
+            "Emerce",
+            "Is jouw werkplek uniek? Stuur ons een mail met foto's vóór vrijdag!",
+            datetime.now(UTC),
+        )
+    )
+    publish()
+    fake_slack.outage(True)
+    log = run_once(tmp_path, config, fake_slack)
+    assert "delivery: slack: chat.postMessage" in log
+    assert fake_slack.messages() == []
+    fake_slack.outage(False)
+    run_once(tmp_path, config, fake_slack)
+    run_once(tmp_path, config, fake_slack)
+    assert len(fake_slack.messages()) == 1
+
+
+def test_dry_run_prints_and_changes_nothing(world, fake_slack: FakeSlack) -> None:
+    tmp_path, config, feeds, publish, _now = world
+    run_once(tmp_path, config, fake_slack)
+    feeds["emerce"].append(
+        (
+            "emerce-call-3",
+            "Emerce",
+            "Is jouw werkplek uniek? Stuur ons een mail met foto's vóór vrijdag!",
+            datetime.now(UTC),
+        )
+    )
+    publish()
+    env = {
+        **os.environ,
+        "SLACK_BOT_TOKEN": fake_slack.token,
+        "SLACK_API_URL": fake_slack.base_url,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'inhaker.db'}",
+    }
+    dry = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "run", "--once", "--dry-run", "--config", str(config)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert dry.returncode == 0, dry.stderr
+    assert "OPEN CALL" in dry.stdout
+    assert fake_slack.messages() == []
+    run_once(tmp_path, config, fake_slack)  # the real run still sends it
+    assert len(fake_slack.messages()) == 1
+
+
+def test_run_stops_cleanly_on_sigterm(world, fake_slack: FakeSlack) -> None:
+    tmp_path, config, feeds, _publish, _now = world
+    total = sum(len(items) for items in feeds.values())
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'inhaker.db'}",
+    }
+    env.pop("SLACK_BOT_TOKEN", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "run", "--config", str(config)],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    store = Store(f"sqlite:///{tmp_path / 'inhaker.db'}")
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and store.count_posts() < total:
+        time.sleep(0.2)
+    process.send_signal(signal.SIGTERM)
+    _out, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err
+    assert "stopped cleanly" in err
+    assert store.count_posts() == total
+
+
+def test_check_reports_a_broken_edit_with_line_and_key(tmp_path: Path) -> None:
+    config = tmp_path / "feeds.yaml"
+    config.write_text(
+        "sources:\n  - id: nos\n    kind: rss\n    url: ftp://x\n    intervall: 10m\n",
+        encoding="utf-8",
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "run", "--once", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 1
+    assert f"{config}:4: sources[0].url: must be an http(s) URL (got 'ftp://x')" in result.stderr
+    assert f"{config}:5: sources[0].intervall: unknown key" in result.stderr
