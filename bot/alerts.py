@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.config import Config
-from bot.notify.base import Alert, EvidencePost, Notifier, NotifierError
+from bot.notify.base import Alert, EvidencePost, Notifier, NotifierError, make_ref
 from bot.serialize import (
     opportunity_from_dict,
     opportunity_to_dict,
@@ -146,7 +146,12 @@ PostLookup = Callable[[Sequence[str]], list[Post]]
 
 
 def alert_from_row(
-    row: AlertRow, lookup: PostLookup, source_labels: dict[str, str], *, is_update: bool = False
+    row: AlertRow,
+    lookup: PostLookup,
+    source_labels: dict[str, str],
+    *,
+    is_update: bool = False,
+    handled_by: tuple[str, str] | None = None,
 ) -> Alert:
     """Rebuild the message to send from an outbox row (after a restart too)."""
     payload: dict[str, Any] = row.payload
@@ -187,6 +192,7 @@ def alert_from_row(
         top_posts=top,
         source_labels=source_labels,
         is_update=is_update,
+        handled_by=handled_by,
     )
 
 
@@ -200,6 +206,13 @@ def _diverse(items: list[Post]) -> list[Post]:
         (rest if who in seen else first).append(post)
         seen.add(who)
     return first + rest
+
+
+def _handled_by(store: Store, row: AlertRow) -> tuple[str, str] | None:
+    """The latest claim or dismissal of an alert, so an edit does not bring the buttons back."""
+    handled = [(user, action) for user, action, _ in store.feedback_for(row.id)]
+    handled = [(user, action) for user, action in handled if action in ("claim", "dismiss")]
+    return handled[-1] if handled else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,9 +240,16 @@ def deliver_outbox(
                 sent += 1
                 log.info("alert sent", extra={"alert_id": row.id, "ref": ref})
             elif row.needs_update:
-                alert = alert_from_row(row, lookup, source_labels, is_update=True)
+                alert = alert_from_row(
+                    row, lookup, source_labels, is_update=True, handled_by=_handled_by(store, row)
+                )
                 if row.slack_ts:
-                    notifier.update(alert, row.slack_ts)
+                    ref = (
+                        make_ref(row.slack_channel, row.slack_ts)
+                        if row.slack_channel
+                        else (row.slack_ts)
+                    )
+                    notifier.update(alert, ref)
                 store.mark_updated(row.id)
                 updated += 1
         except NotifierError as exc:

@@ -48,9 +48,13 @@ class UsageError(Exception):
     """A problem the user can fix; printed without a traceback."""
 
 
-def _setup_logging(verbose: bool) -> None:
+def _setup_logging(verbose: bool, command: str) -> None:
+    # The long-running jobs log what they do; one-shot commands print their own results and
+    # log only warnings, so `inhaker demo` reads like a Slack channel, not a log.
+    quiet = command not in ("run", "serve")
+    level = logging.DEBUG if verbose else (logging.WARNING if quiet else logging.INFO)
     logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
+        level=level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
@@ -406,7 +410,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    _setup_logging(args.verbose)
+    _setup_logging(args.verbose, args.command)
     try:
         return int(args.func(args))
     except ConfigError as exc:

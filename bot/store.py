@@ -45,6 +45,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
+from bot.notify.base import split_ref
 from bot.sources.base import SourceState
 from detectors.records import Post
 
@@ -116,11 +117,12 @@ alerts = Table(
     Column("terms", Text, nullable=False, default="[]"),
     Column("payload", Text, nullable=False),
     Column("channel", String(128), nullable=False),
-    # pending: in the outbox; sent: delivered (slack_ts set when Slack gave one)
+    # pending: in the outbox; sent: delivered (slack_channel/slack_ts: where the message is)
     Column("status", String(16), nullable=False, default="pending", index=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("last_fired_at", UTCDateTime, nullable=False),
     Column("sent_at", UTCDateTime),
+    Column("slack_channel", String(128)),
     Column("slack_ts", String(64)),
     Column("attempts", Integer, nullable=False, default=0),
     Column("last_error", Text),
@@ -169,6 +171,7 @@ class AlertRow:
     created_at: datetime
     last_fired_at: datetime
     sent_at: datetime | None
+    slack_channel: str | None
     slack_ts: str | None
     attempts: int
     last_error: str | None
@@ -224,6 +227,7 @@ def _row_to_alert(row: Any) -> AlertRow:
         created_at=row.created_at,
         last_fired_at=row.last_fired_at,
         sent_at=row.sent_at,
+        slack_channel=row.slack_channel,
         slack_ts=row.slack_ts,
         attempts=row.attempts,
         last_error=row.last_error,
@@ -520,12 +524,19 @@ class Store:
             return [_row_to_alert(r) for r in conn.execute(query)]
 
     def mark_sent(self, alert_id: str, *, ref: str | None, now: datetime) -> None:
+        """The alert was delivered; `ref` (from the notifier) says where the message is."""
+        channel, ts = split_ref(ref) if ref else (None, None)
         with self._begin() as conn:
             conn.execute(
                 update(alerts)
                 .where(alerts.c.id == alert_id)
                 .values(
-                    status="sent", slack_ts=ref, sent_at=now, needs_update=False, last_error=None
+                    status="sent",
+                    slack_channel=channel,
+                    slack_ts=ts,
+                    sent_at=now,
+                    needs_update=False,
+                    last_error=None,
                 )
             )
 

@@ -12,12 +12,29 @@ the clock or any settings. Time is an argument (`posted_at`); everything here is
 
 How the score works: `logit = BIAS + sum(weight of every cue that fired)`, each cue counted at
 most once, and `score = 1 / (1 + exp(-logit))`. With BIAS = -3.0 a post without cues scores
-0.05; THRESHOLD = 0.6 needs a logit of about +0.41, so roughly 3.4 points of positive evidence.
-One strong, specific cue (#journorequest, "call for speakers") is nearly enough on its own; the
-generic cues (second person, imperative verb, call word, audience) need to come in twos or threes,
-as they do in real calls ("Is jouw werkplek ...? voor Emerce-lezers" = 1.5 + 0.5 + 2.0).
-Negative cues (vacancies, sales, closed calls, "we were featured", giveaways, polls, ...) weigh
--2.5 to -6 and so outvote the generic positives that such posts also contain.
+0.05; THRESHOLD = 0.6 needs a logit of about +0.41, so roughly 3.4 points of evidence. The
+weights (the table is `_CUES`):
+
+- strong, category-specific (one nearly suffices): #journorequest/#prrequest/#cfp 4.0, call for
+  speakers/papers 4.0, journalist seeking sources 3.5, guests sought 3.5, entries or nominations
+  open 3.5, guest posts sought 3.5, nominate 3.0, participants sought 3.0, "looking for ... to
+  feature" 3.0, registration/submissions open 3.0, #oproep 2.5;
+- generic (need company): call word ("oproep", "gezocht", "open call") 2.2, audience or outlet
+  ("voor Emerce-lezers", "in ons maandblad") 2.0, submission verb ("stuur ... in", "submit",
+  "tip ons") 1.8, reason for asking ("voor een artikel over") 1.5, feature phrasing 1.5,
+  guest-post word 1.5, seeking people with a story 1.5, collecting examples 1.5, second-person
+  invitation ("Is jouw", "ken jij", "are you") 1.2 plus 0.4 when asked as a question, seeking
+  1.2, contact verb ("reageer", "laat het ons weten", "DM me") 1.0, what is asked for ("jouw
+  werkplek") 1.0, award context 1.0, programme context 0.5; a deadline after a marker 1.0 (a
+  bare "vandaag" 0.5, a deadline word without a readable date 0.8);
+- negative: call closed -6, deadline already passed -6, job vacancy -5, already featured -5,
+  giveaway -5, promotion -4, advice among friends -3.5, poll -3.5, event announcement -3,
+  police/news appeal -2.5.
+
+The seed post "Is jouw werkplek uniek, verrassend en een must see voor Emerce-lezers?" scores
+1.2 + 0.4 + 2.0 + 1.0 = 4.6, logit 1.6, 0.83. A second-person question plus a contact verb
+alone (2.6, 0.40) stays below the threshold on purpose: that is also the shape of every sales
+call to action ("Heb je vragen? Neem contact op!").
 """
 
 from __future__ import annotations
@@ -45,6 +62,9 @@ BIAS = -3.0  # the logit of a post with no cues at all: sigmoid(-3) ≈ 0.05
 DEADLINE_WEIGHT = 1.0
 BARE_DATE_WEIGHT = 0.5
 DEADLINE_WORD_WEIGHT = 0.8
+# A stated deadline before the post's own date (only possible with an explicit year): an old
+# call shared again, or a report about one; as good as closed.
+PAST_DEADLINE_WEIGHT = -6.0
 
 _SNIPPET_MAX = 40
 
@@ -81,6 +101,43 @@ def _rx(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern, re.VERBOSE)
 
 
+def _word_rx(alternatives: str) -> re.Pattern[str]:
+    r"""Compile alternatives that all start at a word boundary: `\b(?:a | b | ...)`.
+
+    One shared leading `\b` lets the regex engine reject a position inside a word once instead
+    of once per alternative, which matters for the long alternations here.
+    """
+    return re.compile(rf"\b(?:{alternatives})", re.VERBOSE)
+
+
+def _trie_pattern(words: Iterable[str]) -> str:
+    """A regex matching any of `words`, longest first, as a trie: "sta(?:nd)?" not "stand|sta".
+
+    A flat alternation of hundreds of words tries every word at every position; the trie tries
+    one branch per distinct next character, which is several times faster.
+    """
+    trie: dict[str, Any] = {}
+    for word in words:
+        node = trie
+        for char in word:
+            node = node.setdefault(char, {})
+        node[""] = {}  # a word ends here
+
+    def build(node: dict[str, Any]) -> str:
+        branches = [re.escape(char) + build(child) for char, child in sorted(node.items()) if char]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        return f"(?:{body})?" if "" in node else body  # greedy: the longer word is tried first
+
+    return build(trie)
+
+
+def _literals(words: str) -> re.Pattern[str]:
+    """A fast "does any of these substrings occur" check; `words` is "a|b|c" like cue anchors."""
+    return re.compile(_trie_pattern(w for w in words.split("|") if w))
+
+
 # Verbs that start a "seeking" clause, shared by several category cues.
 _SEEK = r"(?:zoeken|zoekt|zoek|op\ zoek\ naar|looking\ for|seeking|searching\ for|wanted:?)"
 # Up to a few filler words between the verb and what is sought ("zoeken nog twee enthousiaste").
@@ -96,64 +153,64 @@ _SPEAKER_HASHTAG = _rx(r"(?<!\w)\#(?:cfp|callforspeakers|callforpapers|callforpr
 _CALL_HASHTAG = _rx(r"(?<!\w)\#(?:oproep|gezocht|opencall|callforentries|callforsubmissions)\b")
 
 # A journalist or programme maker says they are looking for people to talk to.
-_JOURNALIST = _rx(
+_JOURNALIST = _word_rx(
     rf"""
-    \bjournalist(?:e|en)?\s+{_FILL}(?:zoekt|zoeken|is\ op\ zoek|op\ zoek|looking|seeks|seeking|
+    journalist(?:e|en)?\s+{_FILL}(?:zoekt|zoeken|is\ op\ zoek|op\ zoek|looking|seeks|seeking|
         searching|wants\ to\ (?:talk|speak|hear))
-    | \b(?:{_SEEK}|need|nodig|wie\ wil|who\ wants\ to)\s+{_FILL}(?:experts?|sources?|deskundigen|
+    | (?:{_SEEK}|need|nodig|wie\ wil|who\ wants\ to)\s+{_FILL}(?:experts?|sources?|deskundigen|
         ervaringsdeskundigen?|specialisten|interviewees|spokespeople|spokespersons?|woordvoerders?|
         case\ stud(?:y|ies)|commentators?|insiders)\b
-    | \bervaringsdeskundigen?\b
-    | \b(?:i'm|i\ am|we're|we\ are|ik\ ben|we\ zijn)\ (?:writing|working\ on|researching|
+    | ervaringsdeskundigen?\b
+    | (?:i'm|i\ am|we're|we\ are|ik\ ben|we\ zijn)\ (?:writing|working\ on|researching|
         putting\ together|bezig\ met)\ (?:a|an|een)\ (?:\w+\ )?(?:piece|story|feature|article|
         artikel|stuk|verhaal|reportage|item)\b
-    | \bik\ schrijf\ (?:een|aan\ een)\ (?:\w+\ )?(?:artikel|stuk|verhaal|reportage)\b
-    | \b(?:experts?|sources?|specialists?)\s+(?:to|who\ can|willing\ to)\s+(?:comment|talk|speak|
+    | ik\ schrijf\ (?:een|aan\ een)\ (?:\w+\ )?(?:artikel|stuk|verhaal|reportage)\b
+    | (?:experts?|sources?|specialists?)\s+(?:to|who\ can|willing\ to)\s+(?:comment|talk|speak|
         share)\b
-    | \bwilling\ to\ (?:comment|be\ quoted|speak|talk|share)\b
+    | willing\ to\ (?:comment|be\ quoted|speak|talk|share)\b
     """
 )
 # "for a piece on", "voor een artikel over": the reason a journalist asks.
-_STORY_FOR = _rx(
+_STORY_FOR = _word_rx(
     r"""
-    \bvoor\ een\ (?:artikel|reportage|stuk|verhaal|item|interview|uitzending|onderzoek|longread|
+    voor\ een\ (?:artikel|reportage|stuk|verhaal|item|interview|uitzending|onderzoek|longread|
         achtergrondverhaal)\b
-    | \bfor\ (?:a|an|my|our)\ (?:piece|story|feature|article|report|segment)\b
-    | \b(?:wil|wilt|willen)\ (?:jij|je|u|jullie)\ (?:\w+\ ){0,2}?(?:vertellen|je\ verhaal\ doen|
+    | for\ (?:a|an|my|our)\ (?:piece|story|feature|article|report|segment)\b
+    | (?:wil|wilt|willen)\ (?:jij|je|u|jullie)\ (?:\w+\ ){0,2}?(?:vertellen|je\ verhaal\ doen|
         meewerken|geïnterviewd\ worden)\b
-    | \bshare\ (?:your|their)\ (?:story|experience)\b
-    | \bdeel\ (?:je|jouw|uw)\ (?:verhaal|ervaring)\b
-    | \bwie\b[^.?!\n]{0,80}\b(?:vertellen|verhaal\ doen|meewerken|geïnterviewd)\b
-    | \b(?:die|who)\ (?:\w+\ ){0,2}?(?:willen|wil|want\ to|would\ like\ to|are\ willing\ to)
+    | share\ (?:your|their)\ (?:story|experience)\b
+    | deel\ (?:je|jouw|uw)\ (?:verhaal|ervaring)\b
+    | wie\b[^.?!\n]{0,80}\b(?:vertellen|verhaal\ doen|meewerken|geïnterviewd)\b
+    | (?:die|who)\ (?:\w+\ ){0,2}?(?:willen|wil|want\ to|would\ like\ to|are\ willing\ to)
         \ (?:\w+\ ){0,3}?(?:vertellen|praten|getuigen|talk|speak|share)\b
     """
 )
 # Calls for speakers, papers, proposals; "sprekers gezocht".
-_SPEAKERS = _rx(
+_SPEAKERS = _word_rx(
     rf"""
-    \bcall\ for\ (?:speakers|papers|proposals|presentations|talks|abstracts|sessions|workshops|
+    call\ for\ (?:speakers|papers|proposals|presentations|talks|abstracts|sessions|workshops|
         contributions)\b
-    | \bcfp\b
-    | \b(?:sprekers?|speakers?|dagvoorzitters?)\s+(?:gezocht|wanted)\b
-    | \b{_SEEK}\s+{_FILL}(?:sprekers|speakers|presenters|workshopgevers|dagvoorzitters?)\b
-    | \b(?:submit|dien)\s+(?:je|jouw|your|a|uw)\s+(?:talk|sessie|session|proposal|voorstel|
+    | cfp\b
+    | (?:sprekers?|speakers?|dagvoorzitters?)\s+(?:gezocht|wanted)\b
+    | {_SEEK}\s+{_FILL}(?:sprekers|speakers|presenters|workshopgevers|dagvoorzitters?)\b
+    | (?:submit|dien)\s+(?:je|jouw|your|a|uw)\s+(?:talk|sessie|session|proposal|voorstel|
         presentatie|workshop|abstract)\b
-    | \bspreker\ worden\b | \bword\ spreker\b | \bbecome\ a\ speaker\b | \bspeak\ at\b
-    | \b(?:wil|wilt)\ (?:jij|je|u)\ (?:spreken|een\ talk\ geven|presenteren)\b
-    | \b(?:sessie|presentatie|talk)voorstel(?:len)?\b
+    | spreker\ worden\b | word\ spreker\b | become\ a\ speaker\b | speak\ at\b
+    | (?:wil|wilt)\ (?:jij|je|u)\ (?:spreken|een\ talk\ geven|presenteren)\b
+    | (?:sessie|presentatie|talk)voorstel(?:len)?\b
     """
 )
 # Collecting examples from the public: "Marketingfacts verzamelt de beste cases".
-_COLLECTING = _rx(
+_COLLECTING = _word_rx(
     r"""
-    \b(?:we\ |wij\ )?(?:verzamelen|verzamelt|inventariseren|bundelen)\b
-    | \b(?:we're|we\ are|i'm|i\ am)\ (?:compiling|collecting|gathering|rounding\ up)\b
+    (?:we\ |wij\ )?(?:verzamelen|verzamelt|inventariseren|bundelen)\b
+    | (?:we're|we\ are|i'm|i\ am)\ (?:compiling|collecting|gathering|rounding\ up)\b
     """
 )
 # Seeking people with a story: "zoekt lezers met", "looking for parents who".
-_SEEK_PEOPLE = _rx(
+_SEEK_PEOPLE = _word_rx(
     rf"""
-    \b{_SEEK}\s+{_FILL}(?:lezers|luisteraars|kijkers|mensen|ouders|ondernemers|werknemers|
+    {_SEEK}\s+{_FILL}(?:lezers|luisteraars|kijkers|mensen|ouders|ondernemers|werknemers|
         marketeers|consumenten|klanten|bedrijven|vrouwen|mannen|jongeren|studenten|people|parents|
         founders|marketers|women|men|employees|customers|brands|companies|readers|listeners|
         iemand|someone|anyone|anybody)\s+
@@ -161,80 +218,80 @@ _SEEK_PEOPLE = _rx(
     """
 )
 # Programmes and podcasts looking for guests.
-_GUESTS = _rx(
+_GUESTS = _word_rx(
     rf"""
-    \b(?:gasten|guests?)\s+(?:gezocht|wanted)\b
-    | \b{_SEEK}\s+{_FILL}(?:gasten|guests|tafelgasten|panelleden|panellists)\b
-    | \bkandidaten\ voor\ (?:ons|onze|de|het)\ (?:programma|podcast|show|uitzending)\b
-    | \bbe\ (?:a|my|our)\ guest\b | \bcome\ on\ (?:the|our|my)\ (?:show|podcast)\b
-    | \bte\ gast\ (?:in|bij)\b | \baanschuiven\b
-    | \b(?:wil|wilt)\ (?:jij|je|u)\ (?:te\ gast|in\ (?:onze|de|mijn)\ (?:podcast|show|uitzending|
+    (?:gasten|guests?)\s+(?:gezocht|wanted)\b
+    | {_SEEK}\s+{_FILL}(?:gasten|guests|tafelgasten|panelleden|panellists)\b
+    | kandidaten\ voor\ (?:ons|onze|de|het)\ (?:programma|podcast|show|uitzending)\b
+    | be\ (?:a|my|our)\ guest\b | come\ on\ (?:the|our|my)\ (?:show|podcast)\b
+    | te\ gast\ (?:in|bij)\b | aanschuiven\b
+    | (?:wil|wilt)\ (?:jij|je|u)\ (?:te\ gast|in\ (?:onze|de|mijn)\ (?:podcast|show|uitzending|
         programma))
     """
 )
 # Words that place a post in broadcasting; a small nudge toward "guests".
-_SHOW_CONTEXT = _rx(
-    r"\bpodcast\w*|\baflevering\b|\buitzending\b|\bepisode\b|\bradioprogramma|\btalkshow\b"
+_SHOW_CONTEXT = _word_rx(
+    r"podcast\w*|aflevering\b|uitzending\b|episode\b|radioprogramma|talkshow\b"
 )
 # Awards and competitions open for entries or nominations.
-_AWARDS_OPEN = _rx(
+_AWARDS_OPEN = _word_rx(
     r"""
-    \b(?:entries|nominations|nominaties)\s+(?:are\s+|zijn\s+)?(?:now\s+|nu\s+|weer\s+)?
+    (?:entries|nominations|nominaties)\s+(?:are\s+|zijn\s+)?(?:now\s+|nu\s+|weer\s+)?
         (?:open|geopend)\b
-    | \bcall\ for\ (?:entries|nominations)\b
-    | \b(?:enter|submit)\ (?:your|an|jouw|je)\ (?:entry|entries|case|campaign|campagne)\b
-    | \b(?:zend|stuur|dien)\s+(?:je|jouw|uw)\s+(?:case|campagne|inzending)\b
+    | call\ for\ (?:entries|nominations)\b
+    | (?:enter|submit)\ (?:your|an|jouw|je)\ (?:entry|entries|case|campaign|campagne)\b
+    | (?:zend|stuur|dien)\s+(?:je|jouw|uw)\s+(?:case|campagne|inzending)\b
     """
 )
-_NOMINATE = _rx(r"\bnomine(?:er|ren|eer)\b|\bnominate\b|\bvoordragen\b|\bdraag\ \w+\ voor\b")
-_AWARD_CONTEXT = _rx(
+_NOMINATE = _word_rx(r"nomine(?:er|ren|eer)\b|nominate\b|voordragen\b|draag\ \w+\ voor\b")
+_AWARD_CONTEXT = _word_rx(
     r"""
-    \bawards?\b | \bverkiezing\b | \bjury\b | \bcompetition\b | \bwedstrijd\b | \btrofee\b
-    | \b\w*(?:vak|publieks|jury|innovatie|marketing)prijs\b | \bof\ the\ year\b
-    | \bbeste\ (?:\w+\ )?van\ (?:het\ jaar|\d{4}|nederland|vlaanderen|belgië)\b
+    awards?\b | verkiezing\b | jury\b | competition\b | wedstrijd\b | trofee\b
+    | \w*(?:vak|publieks|jury|innovatie|marketing)prijs\b | of\ the\ year\b
+    | beste\ (?:\w+\ )?van\ (?:het\ jaar|\d{4}|nederland|vlaanderen|belgië)\b
     """
 )
 # Organisers looking for participants, partners, testers (not for companies to feature).
-_PARTICIPANTS = _rx(
+_PARTICIPANTS = _word_rx(
     rf"""
-    \b(?:deelnemers|participants|testers|vrijwilligers|volunteers|partners)\s+(?:gezocht|wanted)\b
-    | \b{_SEEK}\s+{_FILL}(?:deelnemers|participants|partners|testers|panelleden|respondenten|
+    (?:deelnemers|participants|testers|vrijwilligers|volunteers|partners)\s+(?:gezocht|wanted)\b
+    | {_SEEK}\s+{_FILL}(?:deelnemers|participants|partners|testers|panelleden|respondenten|
         vrijwilligers|volunteers|exhibitors|standhouders|sponsors|startups|start-ups|scale-ups)\b
-    | \bjoin\ (?:us|the)\ (?:as|pilot|programme|program)\b
-    | \bpartner\ worden\b | \bbecome\ a\ (?:partner|sponsor|exhibitor)\b
-    | \bcall\ for\ (?:participants|partners|startups)\b
-    | \b(?:startups|start-ups|scale-ups|deelnemers|teams)\ kunnen\ zich\ (?:nu\ |nog\ )?
+    | join\ (?:us|the)\ (?:as|pilot|programme|program)\b
+    | partner\ worden\b | become\ a\ (?:partner|sponsor|exhibitor)\b
+    | call\ for\ (?:participants|partners|startups)\b
+    | (?:startups|start-ups|scale-ups|deelnemers|teams)\ kunnen\ zich\ (?:nu\ |nog\ )?
         (?:aanmelden|inschrijven)\b
-    | \b(?:meedoen|deelnemen)\ aan\ (?:een|de|onze|ons)\ (?:\w+\ )?(?:pilot|test|onderzoek|
+    | (?:meedoen|deelnemen)\ aan\ (?:een|de|onze|ons)\ (?:\w+\ )?(?:pilot|test|onderzoek|
         programma|challenge|accelerator|proef)\b
-    | \bparticipate\ in\ (?:a|our|the)\ (?:\w+\ )?(?:pilot|study|test|programme|program|challenge)\b
+    | participate\ in\ (?:a|our|the)\ (?:\w+\ )?(?:pilot|study|test|programme|program|challenge)\b
     """
 )
 # Blogs and magazines accepting guest contributions.
-_GUEST_BLOG_CALL = _rx(
+_GUEST_BLOG_CALL = _word_rx(
     rf"""
-    \bwrite\ for\ us\b
-    | \bschrijf\ (?:mee\ )?voor\ (?:ons|onze)\b
-    | \b(?:gastbloggers?|gastauteurs?|gastschrijvers?|bloggers|columnisten|contributors|
+    write\ for\ us\b
+    | schrijf\ (?:mee\ )?voor\ (?:ons|onze)\b
+    | (?:gastbloggers?|gastauteurs?|gastschrijvers?|bloggers|columnisten|contributors|
         guest\ (?:bloggers|writers|authors|contributors))\s+(?:gezocht|wanted)\b
-    | \b(?:{_SEEK}|accepting|accepteren)\s+{_FILL}(?:gastbloggers?|gastauteurs?|gastschrijvers?|
+    | (?:{_SEEK}|accepting|accepteren)\s+{_FILL}(?:gastbloggers?|gastauteurs?|gastschrijvers?|
         gastbijdragen|gastblogs|columnisten|bloggers|contributors|
         guest\ (?:posts|bloggers|writers|authors|contributors|articles))\b
-    | \bcall\ for\ (?:guest\ )?(?:posts|bloggers|contributors|writers)\b
-    | \bguest\ posts?\ (?:welcome|wanted)\b
-    | \bword\ gast(?:blogger|auteur|schrijver|columnist)\b
-    | \bbecome\ a\ (?:guest\ )?(?:blogger|contributor|columnist)\b
-    | \bpitch\ (?:us|me)\ (?:your|a)\ (?:guest\ )?(?:post|article|column|blog)\b
+    | call\ for\ (?:guest\ )?(?:posts|bloggers|contributors|writers)\b
+    | guest\ posts?\ (?:welcome|wanted)\b
+    | word\ gast(?:blogger|auteur|schrijver|columnist)\b
+    | become\ a\ (?:guest\ )?(?:blogger|contributor|columnist)\b
+    | pitch\ (?:us|me)\ (?:your|a)\ (?:guest\ )?(?:post|article|column|blog)\b
     """
 )
-_GUEST_BLOG_WORD = _rx(
-    r"\bgastblog\w*|\bgastartikel\w*|\bgastauteur\w*|\bgastbijdrage\w*|\bgastcolumn\w*"
-    r"|\bguest\ (?:post|blog|article|column)s?\b"
+_GUEST_BLOG_WORD = _word_rx(
+    r"gastblog\w*|gastartikel\w*|gastauteur\w*|gastbijdrage\w*|gastcolumn\w*"
+    r"|guest\ (?:post|blog|article|column)s?\b"
 )
 # "we're looking for offices to feature": seeking + featuring in one clause.
-_SEEK_TO_FEATURE = _rx(
+_SEEK_TO_FEATURE = _word_rx(
     r"""
-    \b(?:looking\ for|seeking|searching\ for|zoeken|zoekt|op\ zoek\ naar|wants?\ to|willen)\b
+    (?:looking\ for|seeking|searching\ for|zoeken|zoekt|op\ zoek\ naar|wants?\ to|willen)\b
     [^.!?\n]{0,80}?
     \b(?:to\ feature|feature\ in|om\ (?:uit\ te\ lichten|te\ featuren|te\ laten\ zien|
         in\ (?:de|het)\ (?:spotlight|zonnetje)\ te\ zetten))
@@ -244,116 +301,116 @@ _SEEK_TO_FEATURE = _rx(
 # -- generic positive cues (need company) ----------------------------------------------------
 
 # Call words: "oproep", "gezocht", "open call", "inzendingen" ... (hashtags counted above).
-_CALL_WORD = _rx(
+_CALL_WORD = _word_rx(
     r"""
-    (?<!\#)\boproep(?:je)?\b | (?<!\#)\bgezocht\b | \bopen\ call\b | \bcall\ for\ \w+
-    | \binzendingen\b | \binzenden\b
-    | \bkandidatuur\b | \bkandidaturen\b | \bstel\ (?:je|jezelf|uw\ bedrijf)\ kandidaat\b
-    | \bwanted\b | \bcalling\ all\b
+    (?<!\#)oproep(?:je)?\b | (?<!\#)gezocht\b | open\ call\b | call\ for\ \w+
+    | inzendingen\b | inzenden\b
+    | kandidatuur\b | kandidaturen\b | stel\ (?:je|jezelf|uw\ bedrijf)\ kandidaat\b
+    | wanted\b | calling\ all\b
     """
 )
 # Registration or submissions opened (events, awards, open calls alike).
-_CALL_OPEN = _rx(
+_CALL_OPEN = _word_rx(
     r"""
-    \b(?:inschrijving|inschrijvingen|aanmelding|aanmeldingen|inzendingen|submissions|applications|
+    (?:inschrijving|inschrijvingen|aanmelding|aanmeldingen|inzendingen|submissions|applications|
         registration)\b[^.!?\n]{0,50}?\b(?:is|zijn|are)\s+(?:nu\s+|weer\s+|now\s+)?(?:geopend|open)\b
-    | \b(?:inschrijving|inschrijvingen|submissions|applications)\s+(?:nu\s+|now\s+)?
+    | (?:inschrijving|inschrijvingen|submissions|applications)\s+(?:nu\s+|now\s+)?
         (?:geopend|open)\b
-    | \b(?:aanmelden|inschrijven|inzenden)\ kan\ (?:nu|vanaf|tot|nog)\b
-    | \b(?:kunnen|kan|mogen|mag)\ (?:zich|je|jij|u)\ (?:nu\ |nog\ )?(?:aanmelden|inschrijven)\b
+    | (?:aanmelden|inschrijven|inzenden)\ kan\ (?:nu|vanaf|tot|nog)\b
+    | (?:kunnen|kan|mogen|mag)\ (?:zich|je|jij|u)\ (?:nu\ |nog\ )?(?:aanmelden|inschrijven)\b
     """
 )
-_SEEKING = _rx(
+_SEEKING = _word_rx(
     r"""
-    \b(?:we|wij)\ (?:van\ [\w.&'-]+\ )?zoeken\b | \bzoeken\ (?:we|wij)\b
-    | \bzoek\ ik\b | \bik\ zoek\b
-    | \b(?:zijn|is)\ (?:we\ |wij\ )?op\ zoek\ naar\b
-    | \bzoekt\b | \blooking\ for\b | \bseeking\b
+    (?:we|wij)\ (?:van\ [\w.&'-]+\ )?zoeken\b | zoeken\ (?:we|wij)\b
+    | zoek\ ik\b | ik\ zoek\b
+    | (?:zijn|is)\ (?:we\ |wij\ )?op\ zoek\ naar\b
+    | zoekt\b | looking\ for\b | seeking\b
     """
 )
 # What one enters or signs up on someone's behalf ("meld je bureau aan"; not "meld je snel aan").
 _ENTRIES = r"(?:bedrijf|kantoor|team|werkplek|bureau|agency|startup|campagne|case|project|merk)\b"
 # Imperatives that hand something in: a photo, a case, a pitch, a tip, a nomination.
-_SUBMIT_VERB = _rx(
+_SUBMIT_VERB = _word_rx(
     rf"""
-    \bstuur\b(?:\s+[^\s.!?]+){{0,4}}?\s+in\b
-    | \bstuur\ (?:ons|me|mij)\ (?:je|jouw|uw|een\ foto|foto's)\b
-    | \b(?:zend|dien)\s+(?:[^\s.!?]+\s+){{0,3}}?in\b
-    | \bmeld\ (?:jouw\ \w+|uw\ \w+|je\ {_ENTRIES})\ (?:\w+\ )?aan\b
-    | \b(?:e-?)?mail\ (?:ons|me|mij|us)\ (?:je|jouw|uw|your)\b
-    | \b(?:stuur|mail|send)\s+(?:[^\s.!?]+\s+){{0,3}}?(?:naar|to)\s+(?:ons|de\ redactie|us|me|mij)\b
-    | \btip\ (?:ons|me|mij|de\ redactie)\b | \btips?\ (?:zijn\ |is\ )?welkom\b
-    | \bschrijf\ (?:hem|haar|het|ze|jouw\ \w+|uw\ \w+|je\ {_ENTRIES})\ in\b
-    | \bsubmit\b | \bpitch\ (?:us|me)\b | \bsend\ (?:us|me)\ (?:your|a\ photo|photos)\b
-    | \breply\ with\ (?:your|a|an)\b
-    | \bdeel\ (?:je|jouw|uw|een)\ (?:foto|foto's|verhaal|ervaring|werkplek)\b
-    | \bshare\ (?:your|a)\ (?:photo|photos|pics?|story|office)\b
+    stuur\b(?:\s+[^\s.!?]+){{0,4}}?\s+in\b
+    | stuur\ (?:ons|me|mij)\ (?:je|jouw|uw|een\ foto|foto's)\b
+    | (?:zend|dien)\s+(?:[^\s.!?]+\s+){{0,3}}?in\b
+    | meld\ (?:jouw\ \w+|uw\ \w+|je\ {_ENTRIES})\ (?:\w+\ )?aan\b
+    | (?:e-?)?mail\ (?:ons|me|mij|us)\ (?:je|jouw|uw|your)\b
+    | (?:stuur|mail|send)\s+(?:[^\s.!?]+\s+){{0,3}}?(?:naar|to)\s+(?:ons|de\ redactie|us|me|mij)\b
+    | tip\ (?:ons|me|mij|de\ redactie)\b | tips?\ (?:zijn\ |is\ )?welkom\b
+    | schrijf\ (?:hem|haar|het|ze|jouw\ \w+|uw\ \w+|je\ {_ENTRIES})\ in\b
+    | submit\b | pitch\ (?:us|me)\b | send\ (?:us|me)\ (?:your|a\ photo|photos)\b
+    | reply\ with\ (?:your|a|an)\b
+    | deel\ (?:je|jouw|uw|een)\ (?:foto|foto's|verhaal|ervaring|werkplek)\b
+    | share\ (?:your|a)\ (?:photo|photos|pics?|story|office)\b
     """
 )
 # Imperatives that only ask for contact; sales and events use them as much as calls do.
-_CONTACT_VERB = _rx(
+_CONTACT_VERB = _word_rx(
     r"""
-    \bstuur\ (?:ons|me|mij|een\ mail|een\ berichtje|een\ dm|een\ bericht)\b
-    | \bmeld\ (?:je|jezelf|u)\ (?:\w+\ )?aan\b | \baanmelden\b | \baanmeldingen\b
-    | \bschrijf\ (?:je|jezelf|u)\ in\b | \binschrijven\b
-    | \b(?:e-?)?mail\ (?:ons|me|mij|naar|us)\b
-    | \blaat\ (?:het\ |dat\ )?(?:(?:ons|me|mij)\ )?(?:\w+\ )?weten\b
-    | \breageer\b | \breageren\ kan\b | \bdoe\ mee\b | \bmeedoen\b
-    | \bneem\ contact\ (?:met\ ons\ )?op\b | \bcontacteer\b
-    | \bapply\b | \bdm\ (?:me|us|ons|mij)\b | \bsend\ (?:us|me)\b
-    | \bget\ in\ touch\b | \breach\ out\b | \bdrop\ (?:us|me)\ a\ (?:line|note|message)\b
-    | \blet\ (?:us|me)\ know\b | \btell\ us\b | \bhit\ reply\b
-    | \b(?:want|love|like)\ to\ hear\ from\ (?:you|people)\b
-    | \b(?:horen|hoor)\ (?:graag\ )?(?:van\ )?(?:je|jou|u|jullie)\b
+    stuur\ (?:ons|me|mij|een\ mail|een\ berichtje|een\ dm|een\ bericht)\b
+    | meld\ (?:je|jezelf|u)\ (?:\w+\ )?aan\b | aanmelden\b | aanmeldingen\b
+    | schrijf\ (?:je|jezelf|u)\ in\b | inschrijven\b
+    | (?:e-?)?mail\ (?:ons|me|mij|naar|us)\b
+    | laat\ (?:het\ |dat\ )?(?:(?:ons|me|mij)\ )?(?:\w+\ )?weten\b
+    | reageer\b | reageren\ kan\b | doe\ mee\b | meedoen\b
+    | neem\ contact\ (?:met\ ons\ )?op\b | contacteer\b
+    | apply\b | dm\ (?:me|us|ons|mij)\b | send\ (?:us|me)\b
+    | get\ in\ touch\b | reach\ out\b | drop\ (?:us|me)\ a\ (?:line|note|message)\b
+    | let\ (?:us|me)\ know\b | tell\ us\b | hit\ reply\b
+    | (?:want|love|like)\ to\ hear\ from\ (?:you|people)\b
+    | (?:horen|hoor)\ (?:graag\ )?(?:van\ )?(?:je|jou|u|jullie)\b
     """
 )
 # What a call asks for: "jouw werkplek", "your campaign", "heb jij een opvallend kantoor".
 _OBJECTS = r"""(?:\w*werkplek\w*|kantoor\w*|office|offices|workspace|bedrijfspand|campagne|campaign|
     case|cases|verhaal|story|stories|ervaring|experience|voorbeelden|examples|foto's|photos|
     project)\b"""
-_SUBMISSION_OBJECT = _rx(
+_SUBMISSION_OBJECT = _word_rx(
     rf"""
-    \b(?:jouw|uw|your)\ (?:[\w'-]+\ )?{_OBJECTS}
-    | \b(?:heb|hebt|heeft|ken|kent|zit|werk|werkt)\ (?:jij|je|u|ge|gij|jullie)\ (?:\w+\ ){{0,2}}?
+    (?:jouw|uw|your)\ (?:[\w'-]+\ )?{_OBJECTS}
+    | (?:heb|hebt|heeft|ken|kent|zit|werk|werkt)\ (?:jij|je|u|ge|gij|jullie)\ (?:\w+\ ){{0,2}}?
         (?:een|zo'n)\ (?:[\w'-]+\ ){{0,5}}?{_OBJECTS}
-    | \b(?:bijzondere|opvallende|unieke|straffe|unusual|unique|remarkable|
+    | (?:bijzondere|opvallende|unieke|straffe|unusual|unique|remarkable|
         odd|surprising|quirky)\ (?:[\w'-]+\ )?{_OBJECTS}
-    | \b(?:do|does)\ (?:you|your\ \w+)\ (?:\w+\ )?have\ (?:a|an)\ (?:[\w'-]+\ ){{0,3}}?{_OBJECTS}
+    | (?:do|does)\ (?:you|your\ \w+)\ (?:\w+\ )?have\ (?:a|an)\ (?:[\w'-]+\ ){{0,3}}?{_OBJECTS}
     """
 )
 # Dutch question word order (verb before jij/je/u/jouw; Flemish gij/ge) and English "are you".
-_SECOND_PERSON = _rx(
+_SECOND_PERSON = _word_rx(
     r"""
-    \b(?:is|heb|hebt|heeft|ken|kent|wil|wilt|ben|bent|zijt|sta|staat|werk|werkt|zit|woon|maak|
+    (?:is|heb|hebt|heeft|ken|kent|wil|wilt|ben|bent|zijt|sta|staat|werk|werkt|zit|woon|maak|
         doe|zoek)\s+(?:jij|je|u|jouw|uw|gij|ge|jullie)\b
-    | \b(?:are|do|does|is|have|has|would|did|can)\s+(?:you|your)\b
-    | \bknow\ (?:someone|anyone|somebody)\b
-    | \b(?:hoe|waar|waarom|welke)\ \w+\ (?:jij|je|jouw|u|uw|gij|ge)\b
-    | \bwie\ (?:wil|wilt|heeft|kent|is)\b | \bwho\ (?:wants|would\ like|has)\b
+    | (?:are|do|does|is|have|has|would|did|can)\s+(?:you|your)\b
+    | know\ (?:someone|anyone|somebody)\b
+    | (?:hoe|waar|waarom|welke)\ \w+\ (?:jij|je|jouw|u|uw|gij|ge)\b
+    | wie\ (?:wil|wilt|heeft|kent|is)\b | who\ (?:wants|would\ like|has)\b
     """
 )
 # Who the post is written for, or where the result will appear.
-_AUDIENCE = _rx(
+_AUDIENCE = _word_rx(
     r"""
-    \b(?:voor|for|aan|to)\s+(?:onze\ |alle\ |de\ |our\ |all\ |the\ )?(?:[\w.&'-]+[-\ ])?
+    (?:voor|for|aan|to)\s+(?:onze\ |alle\ |de\ |our\ |all\ |the\ )?(?:[\w.&'-]+[-\ ])?
         (?:lezers|luisteraars|kijkers|abonnees|readers|listeners|viewers|audience|subscribers)\b
-    | \b(?:in|voor)\ (?:ons|onze)\ (?:magazine|maandblad|blad|tijdschrift|nummer|editie|special|
+    | (?:in|voor)\ (?:ons|onze)\ (?:magazine|maandblad|blad|tijdschrift|nummer|editie|special|
         rubriek|dossier|programma|podcast|nieuwsbrief|krant|katern|bijlage|serie|reeks|vakblad)\b
-    | \b(?:in|for)\ our\ (?:[\w#-]+\ )?(?:magazine|issue|newsletter|series|podcast|show|column|
+    | (?:in|for)\ our\ (?:[\w#-]+\ )?(?:magazine|issue|newsletter|series|podcast|show|column|
         publication|special)\b
-    | \bin\ (?:de|het|onze|ons)\ (?:volgende|nieuwe|komende)\ (?:editie|nummer|uitzending|
+    | in\ (?:de|het|onze|ons)\ (?:volgende|nieuwe|komende)\ (?:editie|nummer|uitzending|
         aflevering|magazine)\b
-    | \bin\ (?:the|our)\ (?:next|upcoming|new)\ (?:issue|edition|episode|newsletter)\b
-    | \bonze\ (?:lezers|luisteraars|kijkers)\b | \bour\ (?:readers|listeners|viewers|audience)\b
-    | \b(?:kom|komt|sta|staat)\ (?:je|jij|ge|gij|u)\ (?:\w+\ )?(?:straks\ )?in\ (?:ons|onze|de|het)?
-    | \b(?:voor|in)\ (?:de|onze|het|ons)\ (?:rubriek|katern|dossier|themanummer|special)\b
+    | in\ (?:the|our)\ (?:next|upcoming|new)\ (?:issue|edition|episode|newsletter)\b
+    | onze\ (?:lezers|luisteraars|kijkers)\b | our\ (?:readers|listeners|viewers|audience)\b
+    | (?:kom|komt|sta|staat)\ (?:je|jij|ge|gij|u)\ (?:\w+\ )?(?:straks\ )?in\ (?:ons|onze|de|het)?
+    | (?:voor|in)\ (?:de|onze|het|ons)\ (?:rubriek|katern|dossier|themanummer|special)\b
     """
 )
-_FEATURE = _rx(
+_FEATURE = _word_rx(
     r"""
-    \bto\ feature\b | \bfeaturen\b | \bfeature\ (?:you|your|jouw|je|uw)\b | \bbe\ featured\b
-    | \bget\ featured\b | \buitlichten\b | \buitgelicht\b | \bin\ the\ spotlight\b
-    | \bin\ de\ spotlight\b | \bin\ het\ zonnetje\b | \bshowcase\b
+    to\ feature\b | featuren\b | feature\ (?:you|your|jouw|je|uw)\b | be\ featured\b
+    | get\ featured\b | uitlichten\b | uitgelicht\b | in\ the\ spotlight\b
+    | in\ de\ spotlight\b | in\ het\ zonnetje\b | showcase\b
     """
 )
 
@@ -367,127 +424,122 @@ _JOBS = r"""(?:developers?|ontwikkelaars?|programmeurs?|designers?|ontwerpers?|c
     consultants?|adviseurs?|accountmanagers?|projectleiders?|teamleiders?|analisten?|analysts?|
     receptionist|ceo|cto|cfo|directeur|(?:marketing|community|social\ media|content|account|
     product|project|office|sales)\ ?managers?)\b"""
-_VACANCY = _rx(
+_VACANCY = _word_rx(
     rf"""
-    \bvacatures?\b | \bwe(?:'re|\ are)\ hiring\b | \bhiring\b | \bsolliciteer | \bsollicit\w*
-    | \bjoin\ (?:our|the)\ team\b | \btraineeships?\b | \binternships?\b
-    | \b(?:kom|versterk)\ (?:ons|het)\ team\b | \bteam\ versterken\b
-    | \bm/v(?:/x)?\b | \bfulltime\b | \bparttime\b | \buur\ per\ week\b | \bsalaris\b
-    | \bkom\ werken\ bij\b | \bwerken\ bij\ ons\b | \bjob\ opening
-    | \bopen\ (?:position|role|vacancy)
-    | \b(?:zoeken|zoekt|zoek|op\ zoek\ naar|looking\ for|hiring|seeking)\s+(?:een\ |a\ |an\ )?
+    vacatures?\b | we(?:'re|\ are)\ hiring\b | hiring\b | solliciteer | sollicit\w*
+    | join\ (?:our|the)\ team\b | traineeships?\b | internships?\b
+    | (?:kom|versterk)\ (?:ons|het)\ team\b | team\ versterken\b
+    | m/v(?:/x)?\b | fulltime\b | parttime\b | uur\ per\ week\b | salaris\b
+    | kom\ werken\ bij\b | werken\ bij\ ons\b | job\ opening
+    | open\ (?:position|role|vacancy)
+    | (?:zoeken|zoekt|zoek|op\ zoek\ naar|looking\ for|hiring|seeking)\s+(?:een\ |a\ |an\ )?
         {_FILL}{_JOBS}(?![^.!?\n]{{0,40}}\b(?:comment|quote|talk|speak|share|vertellen|verhaal|
         ervaring|interview))
-    | \b{_JOBS}\s*(?:\(m/v\)\s*)?gezocht\b
+    | {_JOBS}\s*(?:\(m/v\)\s*)?gezocht\b
     """
 )
-_PROMOTION = _rx(
+_PROMOTION = _word_rx(
     r"""
-    \bkorting\w* | \d+\s*%\s*(?:korting|off|discount) | \bactie(?:prijs|s)?\b
-    | \b(?:zomer|winter|voorjaars|najaars|kerst|kortings|speciale|tijdelijke|deze)\s?actie\b
-    | \bshop\ (?:now|nu)\b | \bbestel\ (?:nu|vandaag|direct)\b | \border\ (?:now|today)\b
-    | \bbuy\ now\b | \bkoop\ (?:nu|hem|ze)\b | \bgratis\ verzending\b | \bfree\ shipping\b
-    | \bsale\b | \buitverkoop\b | \b(?:use|gebruik)(?:\ de)?\ code\b | \baanbieding\w*
-    | \bop=op\b | \blimited\ (?:time\ )?offer\b | \bdiscount\b
+    korting\w* | \d+\s*%\s*(?:korting|off|discount) | actie(?:prijs|s)?\b
+    | (?:zomer|winter|voorjaars|najaars|kerst|kortings|speciale|tijdelijke|deze)\s?actie\b
+    | shop\ (?:now|nu)\b | bestel\ (?:nu|vandaag|direct)\b | order\ (?:now|today)\b
+    | buy\ now\b | koop\ (?:nu|hem|ze)\b | gratis\ verzending\b | free\ shipping\b
+    | sale\b | uitverkoop\b | (?:use|gebruik)(?:\ de)?\ code\b | aanbieding\w*
+    | op=op\b | limited\ (?:time\ )?offer\b | discount\b
     """
 )
 # Announcing one's own appearance, not inviting anyone to take part.
-_EVENT_ANNOUNCEMENT = _rx(
+_EVENT_ANNOUNCEMENT = _word_rx(
     r"""
-    \b(?:morgen|vandaag|vanavond|straks|volgende\ week|maandag|dinsdag|woensdag|donderdag|vrijdag|
+    (?:morgen|vandaag|vanavond|straks|volgende\ week|maandag|dinsdag|woensdag|donderdag|vrijdag|
         zaterdag|zondag)\s+(?:spreek|sta|presenteer|ben)\s+ik\b
-    | \bik\ (?:spreek|presenteer|sta)\ (?:morgen\ |vandaag\ |straks\ )?(?:op|tijdens|bij)\b
-    | \bi(?:'m|\ am|'ll\ be|\ will\ be)\ (?:speaking|presenting|talking|on\ stage)\b
-    | \bkom\ naar\ (?:onze|de|mijn)\ (?:stand|sessie|talk|presentatie|workshop)\b
-    | \bbezoek\ (?:ons|onze\ stand)\b | \bvisit\ (?:us|our\ booth|our\ stand)\b
-    | \b(?:stand|booth)\s*(?:nr\.?|\#|nummer)?\s*\d+\b
-    | \bsee\ you\ (?:at|there|tomorrow)\b | \btot\ (?:morgen|straks|dan)\ (?:op|in|bij)\b
-    | \b(?:get|koop|bestel)\ (?:je|jouw|your)\ tickets?\b
-    | \btickets?\ (?:zijn|are)\ (?:nu\ )?(?:verkrijgbaar|available|on\ sale)\b
-    | \blive\ (?:vanaf|from)\b | \bjoin\ us\ (?:at|tomorrow|tonight|today)\b
+    | ik\ (?:spreek|presenteer|sta)\ (?:morgen\ |vandaag\ |straks\ )?(?:op|tijdens|bij)\b
+    | i(?:'m|\ am|'ll\ be|\ will\ be)\ (?:speaking|presenting|talking|on\ stage)\b
+    | kom\ naar\ (?:onze|de|mijn)\ (?:stand|sessie|talk|presentatie|workshop)\b
+    | bezoek\ (?:ons|onze\ stand)\b | visit\ (?:us|our\ booth|our\ stand)\b
+    | (?:stand|booth)\s*(?:nr\.?|\#|nummer)?\s*\d+\b
+    | see\ you\ (?:at|there|tomorrow)\b | tot\ (?:morgen|straks|dan)\ (?:op|in|bij)\b
+    | (?:get|koop|bestel)\ (?:je|jouw|your)\ tickets?\b
+    | tickets?\ (?:zijn|are)\ (?:nu\ )?(?:verkrijgbaar|available|on\ sale)\b
+    | live\ (?:vanaf|from)\b | join\ us\ (?:at|tomorrow|tonight|today)\b
     """
 )
 # Asking friends for a tip is not an outlet asking for submissions.
-_FRIEND_ADVICE = _rx(
+_FRIEND_ADVICE = _word_rx(
     r"""
-    \bweet\ (?:er\ )?iemand\b | \bkent\ (?:er\ )?iemand\b
-    | \b(?:heeft\ (?:er\ )?)?iemand\ (?:tips|een\ tip|een\ aanrader|ervaring\ met)\b
-    | \bwie\ (?:kent|weet|heeft)\ (?:er\ )?(?:een\ )?(?:goede|leuke|tips)\b
-    | \btips\ voor\ een\ (?:goede|leuke)\b | \baanraders\b
-    | \b(?:does|do)\ (?:anyone|anybody)\ (?:know|have)\b | \banyone\ (?:know|recommend|have)\b
-    | \bcan\ (?:anyone|someone|anybody)\ recommend\b | \bany\ recommendations\b
-    | \b(?:zoek|zoeken|op\ zoek\ naar|looking\ for)\s+(?:een|a)\s+(?:goede|leuke|betaalbare|good|
+    weet\ (?:er\ )?iemand\b | kent\ (?:er\ )?iemand\b
+    | (?:heeft\ (?:er\ )?)?iemand\ (?:tips|een\ tip|een\ aanrader|ervaring\ met)\b
+    | wie\ (?:kent|weet|heeft)\ (?:er\ )?(?:een\ )?(?:goede|leuke|tips)\b
+    | tips\ voor\ een\ (?:goede|leuke)\b | aanraders\b
+    | (?:does|do)\ (?:anyone|anybody)\ (?:know|have)\b | anyone\ (?:know|recommend|have)\b
+    | can\ (?:anyone|someone|anybody)\ recommend\b | any\ recommendations\b
+    | (?:zoek|zoeken|op\ zoek\ naar|looking\ for)\s+(?:een|a)\s+(?:goede|leuke|betaalbare|good|
         nice|decent|reliable)\b
     """
 )
 # A call that is over: thanking for entries, "gesloten", "no longer accepting".
-_CLOSED = _rx(
+_CLOSED = _word_rx(
     r"""
-    \b(?:inschrijving|inschrijvingen|aanmelding|aanmeldingen|inzending|inzendingen|oproep|call|cfp|
+    (?:inschrijving|inschrijvingen|aanmelding|aanmeldingen|inzending|inzendingen|oproep|call|cfp|
         registratie|nominaties?|submissions?|entries|applications|registration|nominations)\b
         [^.!?\n]{0,30}?\b(?:is|zijn|are)?\s*(?:nu\s+|now\s+)?(?:gesloten|closed|dicht|afgelopen)\b
-    | \bbedankt\ voor\ (?:alle|de|jullie|uw|je)\ (?:\w+\ )?(?:inzendingen|aanmeldingen|reacties|
+    | bedankt\ voor\ (?:alle|de|jullie|uw|je)\ (?:\w+\ )?(?:inzendingen|aanmeldingen|reacties|
         nominaties|tips|inschrijvingen)\b
-    | \bthanks?\ (?:you\ )?(?:to\ everyone\ |all\ )?for\ (?:all\ )?(?:the\ |your\ )?(?:submissions|
+    | thanks?\ (?:you\ )?(?:to\ everyone\ |all\ )?for\ (?:all\ )?(?:the\ |your\ )?(?:submissions|
         entries|applications|nominations|responses|pitches)\b
-    | \bno\ longer\ accepting\b | \b(?:niet|geen)\ (?:meer|langer)\ (?:mogelijk|open)\b
-    | \bdeadline\ (?:is\ |has\ )?(?:verstreken|passed|verlopen)\b
-    | \bwe\ hebben\ (?:genoeg|voldoende)\b | \bwe\ (?:have|'ve)\ (?:found|got\ enough|enough)\b
-    | \bupdate:?\ (?:gevonden|found|gesloten|closed)\b | \bvolgeboekt\b | \bfully\ booked\b
+    | no\ longer\ accepting\b | (?:niet|geen)\ (?:meer|langer)\ (?:mogelijk|open)\b
+    | deadline\ (?:is\ |has\ )?(?:verstreken|passed|verlopen)\b
+    | we\ hebben\ (?:genoeg|voldoende)\b | we(?:\ have|'ve)\ (?:found|got\ enough|enough)\b
+    | update:?\ (?:gevonden|found|gesloten|closed)\b | volgeboekt\b | fully\ booked\b
     """
 )
 # Someone who was featured, bragging about it: the call (if any) is already answered.
-_ALREADY_FEATURED = _rx(
+_ALREADY_FEATURED = _word_rx(
     r"""
-    \b(?:ons|onze|mijn)\ \w+(?:\ \w+)?\ (?:staat|staan|stond|stonden|komt|kwam)\ (?:\w+\ ){0,2}in\b
-    | \b(?:staan|stonden|stond|staat|kwamen|kwam)\ (?:we|wij|ik)\ (?:\w+\ )?in\b
-    | \b(?:we|wij|ik)\ (?:zijn|werden|waren|ben|werd)\ (?:\w+\ )?(?:uitgelicht|geïnterviewd|genoemd)
-    | \b(?:we|i)\ (?:were|was|got|have\ been|'ve\ been|are|'re|am|'m)\ (?:\w+\ )?(?:featured|
+    (?:ons|onze|mijn)\ \w+(?:\ \w+)?\ (?:staat|staan|stond|stonden|komt|kwam)\ (?:\w+\ ){0,2}in\b
+    | (?:staan|stonden|stond|staat|kwamen|kwam)\ (?:we|wij|ik)\ (?:\w+\ )?in\b
+    | (?:we|wij|ik)\ (?:zijn|werden|waren|ben|werd)\ (?:\w+\ )?(?:uitgelicht|geïnterviewd|genoemd)
+    | (?:we|i)\ (?:were|was|got|have\ been|'ve\ been|are|'re|am|'m)\ (?:\w+\ )?(?:featured|
         interviewed|mentioned)\b
-    | \bproud\ to\ (?:be|have\ been)\ featured\b | \bas\ (?:featured|seen)\ (?:in|on)\b
-    | \blees\ (?:het|ons|mijn)\ (?:interview|artikel|verhaal)\b
-    | \bread\ (?:the|our|my)\ (?:interview|article|feature|story)\b
-    | \b(?:bedankt|dank|thanks|thank\ you)\b[^.!?\n]{0,40}
+    | proud\ to\ (?:be|have\ been)\ featured\b | as\ (?:featured|seen)\ (?:in|on)\b
+    | lees\ (?:het|ons|mijn)\ (?:interview|artikel|verhaal)\b
+    | read\ (?:the|our|my)\ (?:interview|article|feature|story)\b
+    | (?:bedankt|dank|thanks|thank\ you)\b[^.!?\n]{0,40}
         (?:voor\ het\ (?:artikel|interview|mooie\ stuk)|for\ (?:featuring|the\ feature|the\ article|
         the\ interview))
-    | \btrots\ (?:dat|om)\ (?:we|wij|ik|ons)\b | \bproud\ that\ we\b
+    | trots\ (?:dat|om)\ (?:we|wij|ik|ons)\b | proud\ that\ we\b
     """
 )
-_GIVEAWAY = _rx(
+_GIVEAWAY = _word_rx(
     r"""
-    \blike\s*(?:en|&|and|\+)\s*(?:deel|share|retweet|rt)\b | \bdeel\ (?:dit\ bericht|en\ win)\b
-    | \b(?:retweet|rt)\s*(?:en|and|&)\s*(?:win|maak)\b
-    | \bwin\s+(?:een|a|an|\d+|twee|two|gratis|free|tickets?|kaartjes)\b
-    | \bgiveaway\b | \bwinactie\b | \bwin-actie\b | \bmaak\ kans\ op\b
-    | \btag\ (?:een\ vriend|a\ friend|iemand)\b | \bvolg\ ons\ en\b
+    like\s*(?:en|&|and|\+)\s*(?:deel|share|retweet|rt)\b | deel\ (?:dit\ bericht|en\ win)\b
+    | (?:retweet|rt)\s*(?:en|and|&)\s*(?:win|maak)\b
+    | win\s+(?:een|a|an|\d+|twee|two|gratis|free|tickets?|kaartjes)\b
+    | giveaway\b | winactie\b | win-actie\b | maak\ kans\ op\b
+    | tag\ (?:een\ vriend|a\ friend|iemand)\b | volg\ ons\ en\b
     """
 )
-_POLL = _rx(
+_POLL = _word_rx(
     r"""
-    \bwat\ vinden\ jullie\b | \bwat\ vind\ (?:jij|je)\ (?:ervan|van)\b | \bwat\ denken\ jullie\b
-    | \bjullie\ mening\b | \bwhat\ do\ you\ (?:all\ |guys\ )?think\b | \bpoll\b
-    | \beens\ of\ oneens\b | \bwelke\ (?:vinden\ jullie|kies\ jij|heeft\ jouw\ voorkeur)\b
-    | \bwhich\ (?:one\ )?do\ you\ prefer\b | \bvote\ (?:now|for)\b | \bstem\ (?:nu\ )?(?:op|mee)\b
+    wat\ vinden\ jullie\b | wat\ vind\ (?:jij|je)\ (?:ervan|van)\b | wat\ denken\ jullie\b
+    | jullie\ mening\b | what\ do\ you\ (?:all\ |guys\ )?think\b | poll\b
+    | eens\ of\ oneens\b | welke\ (?:vinden\ jullie|kies\ jij|heeft\ jouw\ voorkeur)\b
+    | which\ (?:one\ )?do\ you\ prefer\b | vote\ (?:now|for)\b | stem\ (?:nu\ )?(?:op|mee)\b
     """
 )
 # Police and public appeals use the same words ("oproep", "gezocht") but are news.
-_NEWS_APPEAL = _rx(
+_NEWS_APPEAL = _word_rx(
     r"""
-    \bpolitie\b | \bgetuigen\b | \bvermist\w* | \bpolice\b | \bwitnesses\b | \bmissing\b
-    | \boproep\ tot\b | \broept\ \w+\ op\b
+    politie\b | getuigen\b | vermist\w* | police\b | witnesses\b | missing\b
+    | oproep\ tot\b | roept\ \w+\ op\b
     """
 )
 # A deadline word whose date we could not read still suggests a call.
-_DEADLINE_WORD_ANCHORS = (
-    "deadline",
-    "uiterlijk",
-    "sluitingsdatum",
-    "inzendtermijn",
-    "closing date",
-    "due by",
+_DEADLINE_WORD_ANCHORS = _literals(
+    "deadline|uiterlijk|sluitingsdatum|inzendtermijn|closing date|due by"
 )
-_DEADLINE_WORD = _rx(
-    r"\bdeadline\b|\buiterlijk\b|\bsluitingsdatum\b|\binzendtermijn\b|\bclosing\ date\b|\bdue\ by\b"
+_DEADLINE_WORD = _word_rx(
+    r"deadline\b|uiterlijk\b|sluitingsdatum\b|inzendtermijn\b|closing\ date\b|due\ by\b"
 )
 
 # The rule table. Weights: strong specific cues 3-4, generic cues 1.2-2.2, negatives -2.5..-6.
@@ -518,8 +570,9 @@ _OBJECT_ANCHORS = (
     "ervaring|experience|voorbeelden|examples|foto's|photos|project"
 )
 _AUDIENCE_ANCHORS = (
-    "lezers|luisteraars|kijkers|abonnees|readers|listeners|viewers|audience|subscribers|ons|our |"
-    "volgende|nieuwe|komende|next|upcoming|new|kom|sta|rubriek|katern|dossier|themanummer|special"
+    "lezers|luisteraars|kijkers|abonnees|readers|listeners|viewers|audience|subscribers|ons|onze|"
+    "our |volgende|nieuwe|komende|next|upcoming|new|kom|sta|rubriek|katern|dossier|themanummer|"
+    "special"
 )
 _VACANCY_ANCHORS = (
     "vacature|hiring|sollicit|team|trainee|intern|m/v|fulltime|parttime|uur per week|salaris|"
@@ -692,29 +745,6 @@ _CUES: tuple[Cue, ...] = (
 )
 
 
-def _trie_pattern(words: Iterable[str]) -> str:
-    """A regex matching any of `words`, longest first, as a trie: "sta(?:nd)?" not "stand|sta".
-
-    A flat alternation of hundreds of words tries every word at every position; the trie tries
-    one branch per distinct next character, which is several times faster.
-    """
-    trie: dict[str, Any] = {}
-    for word in words:
-        node = trie
-        for char in word:
-            node = node.setdefault(char, {})
-        node[""] = {}  # a word ends here
-
-    def build(node: dict[str, Any]) -> str:
-        branches = [re.escape(char) + build(child) for char, child in sorted(node.items()) if char]
-        if not branches:
-            return ""
-        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
-        return f"(?:{body})?" if "" in node else body  # greedy: the longer word is tried first
-
-    return build(trie)
-
-
 def _anchor_index(cues: tuple[Cue, ...]) -> tuple[re.Pattern[str], dict[str, frozenset[int]]]:
     """One pass over a text finds every anchor of every cue.
 
@@ -757,10 +787,6 @@ class _Hit:
     reason: str
 
 
-def _has_any(text: str, anchors: Iterable[str]) -> bool:
-    return any(anchor in text for anchor in anchors)
-
-
 def _snippet(matched: str) -> str:
     text = " ".join(matched.split()).strip(" .,:;!?-–")
     return text if len(text) <= _SNIPPET_MAX else text[: _SNIPPET_MAX - 3].rstrip() + "..."
@@ -769,9 +795,9 @@ def _snippet(matched: str) -> str:
 def _fire(norm: str) -> list[_Hit]:
     """Every cue that matches `norm`, once each, with its effective weight and reason."""
     hits: list[_Hit] = []
-    to_run = _cues_to_run(norm)
-    for index, cue in enumerate(_CUES):
-        match = cue.pattern.search(norm) if index in to_run else None
+    for index in sorted(_cues_to_run(norm)):  # table order: reasons read in a stable order
+        cue = _CUES[index]
+        match = cue.pattern.search(norm)
         if match is None:
             continue
         weight = cue.weight
@@ -867,17 +893,19 @@ _DEADLINE_MARKER = _rx(
 )
 # A marker starts a word. Checked in Python rather than with a look-behind in the pattern: a
 # pattern that starts with plain letters lets the regex engine skip ahead fast.
-_BEFORE_MARKER = frozenset(" ([,;:–—-\n")
+_BEFORE_MARKER = frozenset(" ([,;:–—-\"'“‘.!?/")
 # "by EOD Thursday", "vóór einde dag": the end of a day, i.e. that day.
-_EOD = re.compile(
-    r"(?:eod|cob|end\s+of\s+(?:the\s+)?(?:business\s+)?day|close\s+of\s+business|einde\s+(?:van\s+de\s+)?dag)"
-    r"\s*,?\s*(?:on\s+|op\s+)?"
+_EOD = _rx(
+    r"""
+    (?:eod|cob|end\ of\ (?:the\ )?(?:business\ )?day|close\ of\ business|einde\ (?:van\ de\ )?dag)
+    \ ?,?\ ?(?:on\ |op\ )?
+    """
 )
 # Relative words that are a deadline even without a marker ("Reageer vandaag nog").
-_BARE_ANCHORS = ("vandaag", "today", "tomorrow", "week")
-_BARE_RELATIVE = _rx(
+_BARE_ANCHORS = _literals("vandaag|today|tomorrow|week")
+_BARE_RELATIVE = _word_rx(
     r"""
-    \b(?:vandaag|today|tomorrow|end\ of\ (?:the\ |this\ )?week
+    (?:vandaag|today|tomorrow|end\ of\ (?:the\ |this\ )?week
         |eind(?:e)?\ (?:van\ )?(?:de|deze)\ week|het\ einde\ van\ de\ week)\b
     """
 )
@@ -899,11 +927,17 @@ _NEXT_WEEK_WEEKDAY = re.compile(rf"(?:volgende|next)\s+week\s+(?P<wd>{_WEEKDAY})
 _WEEKDAY_DATE = re.compile(
     rf"(?:(?:next|this|coming|volgende|aanstaande|komende|deze)\s+)?(?P<wd>{_WEEKDAY})\b"
 )
-_END_OF_WEEK = re.compile(
-    r"(?:the\s+)?end\s+of\s+(?:the\s+|this\s+)?week\b|(?:het\s+)?eind(?:e)?\s+(?:van\s+)?(?:de|deze)\s+week\b"
+_END_OF_WEEK = _rx(
+    r"""
+    (?:the\ )?end\ of\ (?:the\ |this\ )?week\b
+    | (?:het\ )?eind(?:e)?\ (?:van\ )?(?:de|deze)\ week\b
+    """
 )
-_END_OF_MONTH = re.compile(
-    r"(?:the\s+)?end\s+of\s+(?:the\s+|this\s+)?month\b|(?:het\s+)?eind(?:e)?\s+(?:van\s+)?(?:de|deze)\s+maand\b"
+_END_OF_MONTH = _rx(
+    r"""
+    (?:the\ )?end\ of\ (?:the\ |this\ )?month\b
+    | (?:het\ )?eind(?:e)?\ (?:van\ )?(?:de|deze)\ maand\b
+    """
 )
 _DURATION = re.compile(
     rf"(?P<n>\d{{1,3}}|{_alternation(_NUMBER_WORDS)})\s+"
@@ -1043,8 +1077,15 @@ def _date_at(
     return None
 
 
+def _urgency(day: date, today: date) -> tuple[bool, date]:
+    """Sort key: upcoming deadlines before passed ones, then the earliest first."""
+    return (day < today, day)
+
+
 def _find_deadline(norm: str, posted: datetime) -> _Deadline | None:
-    """The earliest deadline introduced by a marker; else a bare relative one; else None."""
+    """The earliest upcoming deadline introduced by a marker (a passed one if that is all there
+    is); else a bare relative one ("vandaag"); else None."""
+    today = posted.date()
     best: _Deadline | None = None
     for marker in _DEADLINE_MARKER.finditer(norm):
         start = marker.start()
@@ -1055,11 +1096,11 @@ def _find_deadline(norm: str, posted: datetime) -> _Deadline | None:
         if found is None:
             continue
         day, end = found
-        if best is None or day < best.day:
+        if best is None or _urgency(day, today) < _urgency(best.day, today):
             best = _Deadline(day, _snippet(norm[marker.start() : end]), marked=True)
     if best is not None:
         return best
-    bare = _BARE_RELATIVE.search(norm) if _has_any(norm, _BARE_ANCHORS) else None
+    bare = _BARE_RELATIVE.search(norm) if _BARE_ANCHORS.search(norm) else None
     if bare is None:
         return None
     found = _date_at(norm, bare.start(), posted, _DATE_FORMS)
@@ -1219,20 +1260,18 @@ def _tidy_name(raw: str, *, from_right: bool) -> str | None:
 
 
 # Which asker patterns can match at all, by cheap substring checks on the lowercased text.
-_AUDIENCE_WORDS = (
-    "lezers", "luisteraars", "kijkers", "abonnees", "readers", "listeners", "viewers",
-    "subscribers", "community",
-)  # fmt: skip
-_ROLE_WORDS = (
-    "journalist", "reporter", "verslaggever", "redact", "editor", "writer", "producer",
-    "programmamaker", "columnist", "correspondent", "presentator", "host", "wij ", "we ", "ik ",
-    "i ", "namens", "behalf", "writing", "schrijf", "write",
-)  # fmt: skip
-_STORY_WORDS = (
-    "piece", "story", "feature", "article", "column", "segment", "episode", "artikel", "stuk",
-    "verhaal", "item", "reportage", "uitzending", "aflevering", "interview",
-)  # fmt: skip
-_NAMED_PATTERNS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
+_AUDIENCE_WORDS = _literals(
+    "lezers|luisteraars|kijkers|abonnees|readers|listeners|viewers|subscribers|community"
+)
+_ROLE_WORDS = _literals(
+    "journalist|reporter|verslaggever|redact|editor|writer|producer|programmamaker|columnist|"
+    "correspondent|presentator|host|wij |we |ik |i |namens|behalf|writing|schrijf|write"
+)
+_STORY_WORDS = _literals(
+    "piece|story|feature|article|column|segment|episode|artikel|stuk|verhaal|item|reportage|"
+    "uitzending|aflevering|interview"
+)
+_NAMED_PATTERNS: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
     (_ASKER_HYPHEN, _AUDIENCE_WORDS),
     (_ASKER_SPACED, _AUDIENCE_WORDS),
     (_ASKER_OF, _AUDIENCE_WORDS),
@@ -1266,7 +1305,7 @@ def _asker_in_text(clean: str) -> str | None:
     """The outlet named by the post itself, by the strongest phrase that names one."""
     lower = clean.lower()
     for pattern, words in _NAMED_PATTERNS:
-        if not _has_any(lower, words):
+        if not words.search(lower):
             continue
         for match in pattern.finditer(clean):
             name = _tidy_name(match["name"], from_right=False)
@@ -1321,10 +1360,14 @@ def score_opportunity(
     reasons = [hit.reason for hit in hits]
 
     deadline = _find_deadline(norm, posted)
-    if deadline is not None:
+    if deadline is not None and deadline.day < posted.date():
+        logit += PAST_DEADLINE_WEIGHT
+        reasons.append(f"against: deadline passed '{deadline.snippet}'")
+        deadline = None
+    elif deadline is not None:
         logit += DEADLINE_WEIGHT if deadline.marked else BARE_DATE_WEIGHT
         reasons.append(f"deadline '{deadline.snippet}'")
-    elif _has_any(norm, _DEADLINE_WORD_ANCHORS) and (word := _DEADLINE_WORD.search(norm)):
+    elif _DEADLINE_WORD_ANCHORS.search(norm) and (word := _DEADLINE_WORD.search(norm)):
         logit += DEADLINE_WORD_WEIGHT
         reasons.append(f"deadline word '{word.group(0)}'")
 

@@ -153,3 +153,29 @@ def test_a_grown_trend_edits_its_message_in_place(tmp_path: Path) -> None:
         messages = slack.messages()
         assert len(messages) == 1
         assert "60 posts" in str(messages[0]["blocks"])
+
+
+def test_an_edit_after_a_restart_reaches_the_same_message_and_keeps_the_claim(
+    tmp_path: Path,
+) -> None:
+    with FakeSlack() as slack:
+        store = store_at(tmp_path)
+        policy = AlertPolicy(CONFIG, store)
+        policy.consider_trends([trend(20)], NOW)
+        deliver_outbox(store, SlackNotifier(slack.token, base_url=slack.base_url), lookup, {}, NOW)
+        row = store.all_alerts()[0]
+        assert row.slack_channel == "C0INHAKER1"
+        store.add_feedback(row.id, "U0MARLOES", "claim", NOW)
+
+        # A new process: new store handle, new notifier with no memory of channel ids.
+        store = store_at(tmp_path)
+        AlertPolicy(CONFIG, store).consider_trends([trend(80)], NOW + timedelta(minutes=30))
+        fresh = SlackNotifier(slack.token, base_url=slack.base_url)
+        report = deliver_outbox(store, fresh, lookup, {}, NOW + timedelta(minutes=30))
+        assert report.updated == 1
+        assert not slack.calls_to("conversations.list")
+        (message,) = slack.messages()
+        shown = str(message["blocks"])
+        assert "80 posts" in shown
+        assert "<@U0MARLOES> took this" in shown
+        assert "inhaker_claim" not in shown

@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from detectors import opportunities
@@ -254,6 +254,29 @@ def test_no_deadline(text: str) -> None:
     assert extract_deadline(text, POSTED_AT) is None
 
 
+def test_an_upcoming_deadline_is_preferred_over_a_passed_one() -> None:
+    text = "Deadline van 1 maart 2014 verlengd: inzenden kan nu tot 1 juli."
+
+    assert extract_deadline(text, POSTED_AT) == "2014-07-01"
+
+
+def test_a_passed_deadline_counts_as_a_closed_call() -> None:
+    verdict = score("Call for speakers: dien je voorstel in vóór 1 maart 2013.")
+
+    assert not verdict.opportunity
+    assert verdict.deadline is None
+    assert "against: deadline passed 'vóór 1 maart 2013'" in verdict.reasons
+
+
+def test_a_deadline_word_without_a_date_still_counts() -> None:
+    with_word = score("Oproep: heb jij een bijzondere werkplek? De deadline volgt nog.")
+    without = score("Oproep: heb jij een bijzondere werkplek? Meer info volgt nog.")
+
+    assert "deadline word 'deadline'" in with_word.reasons
+    assert with_word.score > without.score
+    assert with_word.deadline is None
+
+
 def test_posted_at_in_another_offset_is_read_as_utc() -> None:
     # 00:30 on Friday in Amsterdam (UTC+2) is still Thursday in UTC.
     cest = timezone(timedelta(hours=2))
@@ -410,6 +433,43 @@ def test_module_is_pure() -> None:
         assert forbidden not in source
     for package in ("httpx", "feedparser", "slack", "sqlalchemy", "bot"):
         assert not re.search(rf"^\s*(?:import|from)\s+{package}\b", source, re.MULTILINE)
+
+
+# -- the speed-up must not change answers ---------------------------------------------------
+
+ANCHORED_CUES = [cue for cue in opportunities._CUES if cue.anchor_list]
+ALL_ANCHORS = sorted({a for cue in opportunities._CUES for a in cue.anchor_list})
+
+
+@pytest.mark.parametrize("cue", ANCHORED_CUES, ids=[c.pattern.pattern[:30] for c in ANCHORED_CUES])
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+@given(data=st.data())
+def test_cue_anchors_never_hide_a_match(cue: opportunities.Cue, data: st.DataObject) -> None:
+    """Strings generated from each cue's own pattern: whenever it matches, an anchor is there."""
+    text = opportunities._prepare(data.draw(st.from_regex(cue.pattern)))
+
+    if cue.pattern.search(text):
+        assert any(anchor in text for anchor in cue.anchor_list), text
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    parts=st.lists(st.sampled_from(ALL_ANCHORS) | st.text(max_size=4), max_size=15),
+    sep=st.sampled_from(["", " "]),
+)
+def test_anchor_scan_finds_exactly_the_cues_whose_anchors_occur(parts: list[str], sep: str) -> None:
+    norm = opportunities._prepare(sep.join(parts))
+    expected = {
+        index
+        for index, cue in enumerate(opportunities._CUES)
+        if not cue.anchor_list or any(anchor in norm for anchor in cue.anchor_list)
+    }
+
+    assert opportunities._cues_to_run(norm) == expected
 
 
 def test_cue_patterns_have_no_format_string_accidents() -> None:

@@ -14,7 +14,7 @@ import pytest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.notify.base import NotifierError
+from bot.notify.base import NotifierError, split_ref
 from bot.notify.slack import SlackNotifier
 from tests.fake_slack import DEFAULT_TOKEN, FakeSlack
 from tests.test_blocks import (
@@ -24,6 +24,12 @@ from tests.test_blocks import (
     opportunity_alert,
     trend_alert,
 )
+
+
+def sent_ts(ref: str | None) -> str:
+    """The Slack ts inside a notifier reference ("C0123:1700000000.000100")."""
+    assert ref is not None
+    return split_ref(ref)[1]
 
 
 @pytest.fixture
@@ -38,7 +44,7 @@ def test_from_env_posts_a_trend_alert_with_header_why_line_and_buttons(
     monkeypatch.setenv("SLACK_API_URL", fake_slack.base_url.rstrip("/"))  # "/" gets added
     notifier = SlackNotifier.from_env()
 
-    ts = notifier.send(trend_alert())
+    ts = sent_ts(notifier.send(trend_alert()))
 
     [message] = fake_slack.messages("#inhaker")
     assert message["ts"] == ts
@@ -65,7 +71,7 @@ def test_bad_slack_api_url_is_rejected() -> None:
 
 
 def test_opportunity_alert_lands(fake_slack: FakeSlack, notifier: SlackNotifier) -> None:
-    ts = notifier.send(opportunity_alert())
+    ts = sent_ts(notifier.send(opportunity_alert()))
     [message] = fake_slack.messages("C0INHAKER1")
     assert message["ts"] == ts
     assert message["blocks"][0]["text"]["text"] == "🎯 Open call: Emerce"
@@ -74,7 +80,7 @@ def test_opportunity_alert_lands(fake_slack: FakeSlack, notifier: SlackNotifier)
 
 
 def test_update_edits_the_same_message(fake_slack: FakeSlack, notifier: SlackNotifier) -> None:
-    ts = notifier.send(trend_alert())
+    ts = sent_ts(notifier.send(trend_alert()))
     assert ts is not None
     bigger = trend_alert(
         trend=make_trend(count=97, ratio=19.2),
@@ -91,11 +97,25 @@ def test_update_edits_the_same_message(fake_slack: FakeSlack, notifier: SlackNot
     assert [m for m, _ in fake_slack.calls] == ["chat.postMessage", "chat.update"]
 
 
-def test_update_after_restart_looks_up_the_channel_id(
+def test_update_after_restart_needs_no_lookup_with_the_ref_from_send(
     fake_slack: FakeSlack, notifier: SlackNotifier
 ) -> None:
-    ts = notifier.send(trend_alert())
-    assert ts is not None
+    ref = notifier.send(trend_alert())
+    assert ref == f"C0INHAKER1:{fake_slack.messages()[0]['ts']}"
+    fresh = SlackNotifier(DEFAULT_TOKEN, base_url=fake_slack.base_url)  # knows no channel ids
+
+    fresh.update(trend_alert(is_update=True), ref)
+
+    assert [m for m, _ in fake_slack.calls][-1:] == ["chat.update"]
+    assert not fake_slack.calls_to("conversations.list")
+    assert len(fake_slack.messages()) == 1
+    assert len(fake_slack.messages()[0]["history"]) == 1
+
+
+def test_update_with_a_bare_ts_looks_up_the_channel_id(
+    fake_slack: FakeSlack, notifier: SlackNotifier
+) -> None:
+    ts = sent_ts(notifier.send(trend_alert()))
     fresh = SlackNotifier(DEFAULT_TOKEN, base_url=fake_slack.base_url)  # knows no channel ids
 
     fresh.update(trend_alert(is_update=True), ts)
@@ -116,7 +136,7 @@ def test_rate_limited_once_then_delivered_exactly_once(
 ) -> None:
     fake_slack.fail_next(1, status=429, retry_after=1)
 
-    ts = notifier.send(trend_alert())
+    ts = sent_ts(notifier.send(trend_alert()))
 
     assert [m["ts"] for m in fake_slack.messages()] == [ts]
     assert len(fake_slack.calls_to("chat.postMessage")) == 2
@@ -214,7 +234,7 @@ def test_trend_with_500_huge_evidence_posts_is_accepted(
         terms=tuple(f"term{i}" for i in range(300)),
     )
 
-    ts = notifier.send(trend_alert(trend=trend, top_posts=posts))
+    ts = sent_ts(notifier.send(trend_alert(trend=trend, top_posts=posts)))
 
     [message] = fake_slack.messages()
     assert message["ts"] == ts

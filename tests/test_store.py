@@ -106,7 +106,9 @@ def test_outbox_rows_are_unique_and_survive_restart(tmp_path: Path) -> None:
     assert [r.id for r in store.outbox()] == ["trend:x:1"]  # an edit is queued
     store.mark_updated("trend:x:1")
     assert store.outbox() == []
-    assert store.alert("trend:x:1").slack_ts == "1700000000.000100"
+    row = store.alert("trend:x:1")
+    assert row is not None
+    assert row.slack_ts == "1700000000.000100"
 
 
 def test_retention_prunes_old_posts(tmp_path: Path) -> None:

@@ -48,6 +48,7 @@ class Alert:
     top_posts: tuple[EvidencePost, ...] = field(default=())
     source_labels: dict[str, str] = field(default_factory=dict)
     is_update: bool = False
+    handled_by: tuple[str, str] | None = None  # (Slack user id, "claim" | "dismiss")
 
     @property
     def title(self) -> str:
@@ -56,6 +57,17 @@ class Alert:
         if self.opportunity is not None:
             return self.opportunity.title or self.opportunity.text[:80]
         return self.id
+
+
+def make_ref(channel: str, message_id: str) -> str:
+    """A message reference: where it was posted and its id there ("C0123ABC:1700000000.0001")."""
+    return f"{channel}:{message_id}"
+
+
+def split_ref(ref: str) -> tuple[str | None, str]:
+    """(channel, message id) from `make_ref`; a bare id (no channel) gives (None, id)."""
+    channel, sep, message_id = ref.partition(":")
+    return (channel, message_id) if sep else (None, ref)
 
 
 class NotifierError(Exception):
@@ -69,7 +81,7 @@ class Notifier(Protocol):
     """Delivers alerts somewhere people read them."""
 
     def send(self, alert: Alert) -> str | None:
-        """Post a new message; return its reference (Slack ts) or None. Raise NotifierError."""
+        """Post a new message; return its reference (`make_ref`) or None. Raise NotifierError."""
         ...
 
     def update(self, alert: Alert, ref: str) -> None:

@@ -39,7 +39,9 @@ def _post_line(post: EvidencePost) -> str:
 def render_alert(alert: Alert, *, window_minutes: int = 60) -> str:
     """The text block the console notifier prints for one alert."""
     lines: list[str] = []
-    stamp = f"{alert.created_at:%Y-%m-%d %H:%M} UTC"
+    # An update is stamped when the trend was seen this big, not when it first alerted.
+    when = alert.trend.detected_at if alert.trend is not None else alert.created_at
+    stamp = f"{when:%Y-%m-%d %H:%M} UTC"
     if alert.trend is not None:
         trend = alert.trend
         label = "UPDATED" if alert.is_update else "TREND"

@@ -40,7 +40,7 @@ from slack_sdk.http_retry import HttpRequest as RetryHttpRequest
 from slack_sdk.http_retry import HttpResponse as RetryHttpResponse
 from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler
 
-from bot.notify.base import Alert, NotifierError
+from bot.notify.base import Alert, NotifierError, make_ref, split_ref
 from bot.slack.blocks import alert_blocks, alert_text
 
 log = logging.getLogger(__name__)
@@ -185,7 +185,7 @@ class SlackNotifier:
     # -- Notifier -----------------------------------------------------------------------------
 
     def send(self, alert: Alert) -> str | None:
-        """Post the alert to `alert.channel`; return the message ts."""
+        """Post the alert to `alert.channel`; return "<channel id>:<ts>" (see make_ref)."""
         method = "chat.postMessage"
         text, blocks = self._render(alert)  # a rendering bug raises as itself, loudly
         try:
@@ -203,18 +203,25 @@ class SlackNotifier:
             self._channel_ids[alert.channel] = channel_id
         ts = response.get("ts")
         log.info("slack: posted %s to %s (ts %s)", alert.id, alert.channel, ts)
-        return str(ts) if ts else None
+        if not ts:
+            return None
+        # Keeping the channel id with the ts lets a restarted bot edit the message without
+        # looking the channel up (chat.update takes ids only).
+        if isinstance(channel_id, str) and channel_id:
+            return make_ref(channel_id, str(ts))
+        return str(ts)
 
     def update(self, alert: Alert, ref: str) -> None:
-        """Replace the message `ref` (a ts from `send`) with this version of the alert."""
+        """Replace the message `ref` (from `send`) with this version of the alert."""
         method = "chat.update"
         text, blocks = self._render(alert)
+        known_channel, ts = split_ref(ref)
         try:
-            channel_id = self._channel_id(alert.channel)
-            self.client.chat_update(channel=channel_id, ts=ref, text=text, blocks=blocks)
+            channel_id = known_channel or self._channel_id(alert.channel)
+            self.client.chat_update(channel=channel_id, ts=ts, text=text, blocks=blocks)
         except _DELIVERY_ERRORS as exc:
             raise self._error(method, alert.channel, exc) from exc
-        log.info("slack: updated %s in %s (ts %s)", alert.id, alert.channel, ref)
+        log.info("slack: updated %s in %s (ts %s)", alert.id, alert.channel, ts)
 
     # -- helpers ------------------------------------------------------------------------------
 

@@ -319,6 +319,10 @@ def alert_blocks(alert: Alert, *, window_minutes: int = 60) -> list[Block]:
         blocks = _opportunity_blocks(alert, alert.opportunity)
     else:
         blocks = [_section(_escaped_clip(alert.title, MAX_SECTION_TEXT)), _actions(alert)]
+    if alert.handled_by is not None:
+        # Someone took or dismissed it already: an edit of a growing trend must keep saying so.
+        user_id, action = alert.handled_by
+        return claimed_blocks(blocks[:MAX_BLOCKS], user_id, action)
     return blocks[:MAX_BLOCKS]
 
 
