@@ -27,7 +27,10 @@ from pydantic import (
     Field,
     ValidationError,
     field_validator,
+    model_validator,
 )
+
+from detectors.trends import TrendParams
 
 SOURCE_KINDS = (
     "rss",
@@ -110,6 +113,15 @@ class DetectionModel(_Strict):
     watch_min_posts: Annotated[int, Field(ge=1)] = 3
     min_history: Duration = timedelta(hours=1)
 
+    @model_validator(mode="after")
+    def _spans_fit(self) -> DetectionModel:
+        if self.window < self.bucket or self.baseline < self.bucket:
+            raise ValueError(
+                f"window and baseline must each be at least one bucket long "
+                f"(got bucket {self.bucket}, window {self.window}, baseline {self.baseline})"
+            )
+        return self
+
 
 class OpportunitiesModel(_Strict):
     enabled: bool = True
@@ -155,17 +167,8 @@ class SourceConfig:
         return self.name or self.id
 
 
-@dataclass(frozen=True, slots=True)
-class DetectionConfig:
-    bucket: timedelta = timedelta(minutes=10)
-    window: timedelta = timedelta(hours=1)
-    baseline: timedelta = timedelta(hours=24)
-    min_posts: int = 10
-    min_authors: int = 5
-    min_ratio: float = 4.0
-    min_score: float = 6.0
-    watch_min_posts: int = 3
-    min_history: timedelta = timedelta(hours=1)
+# The detector's own parameter record is the config record: one definition of each threshold.
+DetectionConfig = TrendParams
 
 
 @dataclass(frozen=True, slots=True)
@@ -376,20 +379,24 @@ def parse_config(text: str, file: str = "feeds.yaml") -> Config:
         model = ConfigModel.model_validate(data)
     except ValidationError as exc:
         problems.extend(_problems_from_validation(exc, lines, file))
-    if model is not None:
-        seen: dict[str, int] = {}
-        for index, source in enumerate(model.sources):
-            if source.id in seen:
-                problems.append(
-                    ConfigProblem(
-                        file,
-                        lines.line_of(("sources", index, "id")),
-                        f"sources[{index}].id",
-                        f"duplicate source id (got {source.id!r}, "
-                        f"also sources[{seen[source.id]}]) — ids must be unique",
-                    )
+    # Checked on the raw entries, so a duplicate id is reported even when other keys are wrong.
+    raw_sources = data.get("sources")
+    seen: dict[str, int] = {}
+    for index, entry in enumerate(raw_sources if isinstance(raw_sources, list) else []):
+        source_id = entry.get("id") if isinstance(entry, dict) else None
+        if not isinstance(source_id, str):
+            continue
+        if source_id in seen:
+            problems.append(
+                ConfigProblem(
+                    file,
+                    lines.line_of(("sources", index, "id")),
+                    f"sources[{index}].id",
+                    f"duplicate source id (got {source_id!r}, "
+                    f"also sources[{seen[source_id]}]) — ids must be unique",
                 )
-            seen.setdefault(source.id, index)
+            )
+        seen.setdefault(source_id, index)
     if problems:
         problems.sort(key=lambda p: p.line)
         raise ConfigError(problems)

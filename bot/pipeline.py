@@ -38,18 +38,8 @@ TRENDS_SNAPSHOT = 20
 
 
 def trend_params(config: Config) -> TrendParams:
-    d = config.detection
-    return TrendParams(
-        bucket=d.bucket,
-        window=d.window,
-        baseline=d.baseline,
-        min_posts=d.min_posts,
-        min_authors=d.min_authors,
-        min_ratio=d.min_ratio,
-        min_score=d.min_score,
-        watch_min_posts=d.watch_min_posts,
-        min_history=d.min_history,
-    )
+    """The detector's parameters from feeds.yaml (`detection:` is the same record)."""
+    return config.detection
 
 
 @dataclass(slots=True)

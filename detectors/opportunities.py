@@ -496,7 +496,8 @@ _CLOSED = _word_rx(
 # Someone who was featured, bragging about it: the call (if any) is already answered.
 _ALREADY_FEATURED = _word_rx(
     r"""
-    (?:ons|onze|mijn)\ \w+(?:\ \w+)?\ (?:staat|staan|stond|stonden|komt|kwam)\ (?:\w+\ ){0,2}in\b
+    (?:ons|onze|mijn)\ \w+(?:\ [^.!?,]{0,40}?)?\ (?:staat|staan|stond|stonden|komt|kwam)
+        \ (?:\w+\ ){0,3}in\b
     | (?:staan|stonden|stond|staat|kwamen|kwam)\ (?:we|wij|ik)\ (?:\w+\ )?in\b
     | (?:we|wij|ik)\ (?:zijn|werden|waren|ben|werd)\ (?:\w+\ )?(?:uitgelicht|geïnterviewd|genoemd)
     | (?:we|i)\ (?:were|was|got|have\ been|'ve\ been|are|'re|am|'m)\ (?:\w+\ )?(?:featured|

@@ -346,6 +346,8 @@ NEGATIVES_BY_KIND: dict[str, list[str]] = {
     ],
     "already_featured": [
         "Bedankt Emerce voor het artikel over onze kerk als werkplek!",
+        "Leuk om terug te lezen: ons kantoor in een oude fabriek stond vorig jaar in de rubriek "
+        "Werkplek van Sprout. Nog steeds trots!",
         "We zijn genomineerd voor de Emerce eTail Awards! Stem op ons via de link.",
         "Ons kantoor staat in Emerce! Bedankt voor het mooie artikel over onze kerk.",
         "Proud to say we were featured in Marketingfacts this week. Read the interview here.",

@@ -55,6 +55,7 @@ def test_every_problem_is_reported_with_line_and_path() -> None:
     assert "feeds.yaml:5: sources[0].intervall: unknown key; did you mean 'interval'?" in found
     assert any(p.startswith("feeds.yaml:7: sources[1].kind: must be one of 'rss'") for p in found)
     assert "feeds.yaml:8: sources[1].url: must be an http(s) URL (got 'ftp://x')" in found
+    assert any(p.startswith("feeds.yaml:6: sources[1].id: duplicate source id") for p in found)
     assert any(p.startswith("feeds.yaml:11: watch.terms: duplicate key") for p in found)
     assert any(p.startswith("feeds.yaml:13: slack.channel:") for p in found)
     assert any(p.startswith("feeds.yaml:15: detection.min_posts:") for p in found)
@@ -153,3 +154,9 @@ def test_check_command_exit_codes(tmp_path: Path) -> None:
     )
     assert good.returncode == 0, good.stderr
     assert "ok" in good.stdout
+
+
+def test_detection_spans_must_hold_a_bucket() -> None:
+    found = problems_of("detection:\n  bucket: 10m\n  window: 5m\n")
+    assert len(found) == 1
+    assert found[0].startswith("feeds.yaml:1: detection: window and baseline must each be")
