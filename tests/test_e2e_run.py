@@ -194,6 +194,18 @@ def test_a_term_rising_across_feeds_alerts_once_then_nothing_twice(
     # Conditional GET: every poll sent the validators from the last answer.
     assert all(r.headers.get("if-none-match") for r in feed_server.requests)
 
+    # The terminal view of /trends shows the same rise.
+    trends = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "trends"],
+        env={**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'inhaker.db'}"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert trends.returncode == 0, trends.stderr
+    assert "#hittegolf" in trends.stdout
+    assert "9 posts in the last 60 min" in trends.stdout
+
     # Nothing new: 304s, no new message, no edit.
     feed_server.clear_requests()
     run_once(tmp_path, config, fake_slack)
