@@ -253,6 +253,11 @@ def deliver_outbox(
                 store.mark_updated(row.id)
                 updated += 1
         except NotifierError as exc:
+            if exc.permanent:
+                # This message can never be delivered as it is; the rest still can.
+                store.mark_undeliverable(row.id, str(exc), was_update=row.status != "pending")
+                log.error("alert %s is undeliverable: %s", row.id, exc)
+                continue
             # Keep the row pending: the next tick tries again, in the same order.
             store.mark_failed_attempt(row.id, str(exc))
             log.warning("alert delivery failed, will retry: %s", exc)

@@ -117,7 +117,8 @@ alerts = Table(
     Column("terms", Text, nullable=False, default="[]"),
     Column("payload", Text, nullable=False),
     Column("channel", String(128), nullable=False),
-    # pending: in the outbox; sent: delivered (slack_channel/slack_ts: where the message is)
+    # pending: in the outbox; sent: delivered (slack_channel/slack_ts: where the message is);
+    # failed: Slack rejected this message for good (last_error says why)
     Column("status", String(16), nullable=False, default="pending", index=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("last_fired_at", UTCDateTime, nullable=False),
@@ -547,6 +548,18 @@ class Store:
                 .where(alerts.c.id == alert_id)
                 .values(needs_update=False, last_error=None)
             )
+
+    def mark_undeliverable(self, alert_id: str, error: str, *, was_update: bool) -> None:
+        """Slack rejected this message for good: keep the row and its error, stop retrying."""
+        values: dict[str, Any] = {
+            "attempts": alerts.c.attempts + 1,
+            "last_error": error,
+            "needs_update": False,
+        }
+        if not was_update:
+            values["status"] = "failed"
+        with self._begin() as conn:
+            conn.execute(update(alerts).where(alerts.c.id == alert_id).values(**values))
 
     def mark_failed_attempt(self, alert_id: str, error: str) -> None:
         with self._begin() as conn:

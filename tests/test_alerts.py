@@ -179,3 +179,25 @@ def test_an_edit_after_a_restart_reaches_the_same_message_and_keeps_the_claim(
         assert "80 posts" in shown
         assert "<@U0MARLOES> took this" in shown
         assert "inhaker_claim" not in shown
+
+
+def test_a_message_slack_rejects_for_good_does_not_block_the_others(tmp_path: Path) -> None:
+    with FakeSlack() as slack:
+        store = store_at(tmp_path)
+        notifier = SlackNotifier(slack.token, base_url=slack.base_url)
+        policy = AlertPolicy(CONFIG, store)
+        policy.consider_trends([trend(20)], NOW)
+        deliver_outbox(store, notifier, lookup, {}, NOW)
+        slack.reset()  # someone deleted the alert message in Slack
+
+        later = NOW + timedelta(minutes=20)
+        policy.consider_trends([trend(60)], later)  # queues an edit of the deleted message
+        policy.consider_opportunity(opportunity(), later, later)
+        report = deliver_outbox(store, notifier, lookup, {}, later)
+
+        assert report.sent == 1  # the open call still went out
+        (message,) = slack.messages()
+        assert "Emerce" in message["text"]
+        edited = store.all_alerts()[0]
+        assert "message_not_found" in (edited.last_error or "")
+        assert store.outbox() == []  # not retried forever

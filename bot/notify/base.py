@@ -71,10 +71,18 @@ def split_ref(ref: str) -> tuple[str | None, str]:
 
 
 class NotifierError(Exception):
-    """Delivery failed in a way that may succeed later (outage, rate limit exhausted).
+    """Delivery failed.
 
-    The outbox keeps the alert and tries again on the next tick; nothing is dropped.
+    Usually in a way that may succeed later (an outage, a rate limit, a channel the app must be
+    invited to): the outbox keeps the alert and tries again on the next tick. `permanent` marks
+    a failure of this one message that no retry can fix (Slack rejects its blocks, or the
+    message to edit was deleted): the outbox records it and moves on, so one bad message
+    cannot hold up every alert behind it.
     """
+
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
 
 
 class Notifier(Protocol):

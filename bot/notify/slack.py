@@ -260,6 +260,9 @@ class SlackNotifier:
     def _error(method: str, channel: str, exc: BaseException) -> NotifierError:
         where = f"slack: {method} to {channel} failed"
         cause = _describe(exc)
+        if _error_code(exc) in _PERMANENT_FOR_THIS_MESSAGE:
+            log.error("%s: %s — giving up on this message", where, cause)
+            return NotifierError(f"{where}: {cause} — not retried", permanent=True)
         log.warning("%s: %s", where, cause)
         return NotifierError(f"{where}: {cause} — {RETRY_LATER}")
 
@@ -273,6 +276,28 @@ class _ChannelNotFound(Exception):
 # What delivery can fail with: Slack's answers, the network (urllib, sockets, http.client) and a
 # channel name that no channel has. Anything else is a bug and propagates unchanged.
 _DELIVERY_ERRORS = (SlackClientError, URLError, OSError, HTTPException, _ChannelNotFound)
+
+
+# Slack errors about this one message that no retry can fix; everything else may clear later.
+_PERMANENT_FOR_THIS_MESSAGE = frozenset(
+    {
+        "invalid_blocks",
+        "invalid_blocks_format",
+        "msg_too_long",
+        "message_not_found",
+        "cant_update_message",
+        "edit_window_closed",
+        "no_text",
+    }
+)
+
+
+def _error_code(exc: BaseException) -> str | None:
+    if isinstance(exc, SlackApiError):
+        data = getattr(exc.response, "data", None)
+        code = data.get("error") if isinstance(data, dict) else None
+        return code if isinstance(code, str) else None
+    return None
 
 
 def _describe(exc: BaseException) -> str:
