@@ -111,6 +111,21 @@ def _dry_run_copy(url: str, workdir: str) -> str:
     return f"sqlite:///{target}"
 
 
+def _slack_app(store: Store, config: Config) -> Any:
+    """The Bolt app, or a one-line error when Slack refuses the bot token."""
+    from slack_bolt.error import BoltError
+
+    from bot.slack.app import build_app
+
+    try:
+        return build_app(store, config)
+    except BoltError as exc:
+        raise UsageError(
+            f"slack: the app could not start: {exc} — check SLACK_BOT_TOKEN (the app's "
+            "xoxb- Bot User OAuth Token) and SLACK_API_URL"
+        ) from None
+
+
 # -- commands -----------------------------------------------------------------------------------
 
 
@@ -171,11 +186,24 @@ def _run_forever(runner: Any, store: Store, config: Config, *, dry_run: bool) ->
     signal.signal(signal.SIGTERM, on_signal)
     socket_handler = None
     if not dry_run and os.environ.get("SLACK_BOT_TOKEN") and os.environ.get("SLACK_APP_TOKEN"):
-        from bot.slack.app import build_app, socket_mode_handler
+        from slack_sdk.errors import SlackApiError
 
-        socket_handler = socket_mode_handler(build_app(store, config))
-        socket_handler.connect()
-        log.info("Slack Socket Mode connected")
+        from bot.slack.app import socket_mode_handler
+
+        app = _slack_app(store, config)
+        try:
+            socket_handler = socket_mode_handler(app)
+            socket_handler.connect()
+        except SlackApiError as exc:
+            raise UsageError(
+                f"slack: Socket Mode could not start: {exc.response.get('error')} — check "
+                "SLACK_APP_TOKEN (an xapp- app-level token with connections:write)"
+            ) from None
+        if socket_handler.client.is_connected():
+            log.info("Slack Socket Mode connected")
+        else:
+            # slack_sdk keeps retrying in the background; commands work once it gets through.
+            log.warning("Slack Socket Mode not connected yet; retrying in the background")
     runner.start()
     print(
         f"inhaker running: {len(runner.sources)} sources; Ctrl-C stops", file=sys.stderr, flush=True
@@ -193,7 +221,7 @@ def _run_forever(runner: Any, store: Store, config: Config, *, dry_run: bool) ->
 def cmd_serve(args: argparse.Namespace) -> int:
     from waitress import serve
 
-    from bot.slack.app import build_app, wsgi_app
+    from bot.slack.app import wsgi_app
 
     if not os.environ.get("SLACK_SIGNING_SECRET"):
         raise UsageError(
@@ -202,7 +230,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         )
     config = _load(args.config)
     store = _open_store()
-    app = build_app(store, config)
+    app = _slack_app(store, config)
     port = args.port if args.port is not None else int(os.environ.get("PORT", "3000"))
     print(f"inhaker serve: listening on {args.host}:{port} (POST /slack/events)", file=sys.stderr)
     serve(wsgi_app(app), host=args.host, port=port, threads=8, _quiet=True)
