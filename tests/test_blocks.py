@@ -273,8 +273,11 @@ def test_huge_trend_stays_within_block_kit_limits() -> None:
 
 
 def test_update_carries_an_updated_note() -> None:
-    text = all_text(alert_blocks(trend_alert(is_update=True)))
-    assert "Updated 19:40 UTC" in text
+    grown = make_trend(detected_at=NOW + timedelta(minutes=25))
+    text = all_text(alert_blocks(trend_alert(is_update=True, trend=grown)))
+    # When it was seen this big, in each reader's own time zone (UTC as the fallback).
+    stamp = int((NOW + timedelta(minutes=25)).timestamp())
+    assert f"Updated <!date^{stamp}^{{time}}|20:05 UTC>" in text
 
 
 def test_alert_text_is_a_one_line_fallback() -> None:

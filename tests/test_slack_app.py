@@ -14,7 +14,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,6 @@ import httpx
 import pytest
 from waitress import create_server
 
-from bot.config import Config, SourceConfig
 from bot.notify.base import Alert
 from bot.serialize import trend_to_dict
 from bot.slack.app import build_app, wsgi_app
@@ -31,33 +30,15 @@ from bot.sources.base import SourceState
 from bot.store import Store
 from detectors.records import Trend
 from tests.fake_slack import FakeSlack
+from tests.samples import SLACK_TEST_CONFIG, rising_twelftal
 from tests.slack_requests import SIGNING_SECRET, button_click, post_signed, slash_command
 
 NOW = datetime.now(UTC)
-CONFIG = Config(
-    sources=(
-        SourceConfig(
-            id="nos", kind="rss", url="https://feeds.nos.nl/x", interval=timedelta(minutes=10)
-        ),
-    )
-)
+CONFIG = SLACK_TEST_CONFIG
 
 
 def a_trend() -> Trend:
-    return Trend(
-        key="trend:twelftal",
-        title="#twelftal",
-        terms=("twelftal",),
-        detected_at=NOW,
-        score=11.5,
-        count=42,
-        baseline_rate=4.0,
-        ratio=8.4,
-        authors=17,
-        sources=("x", "nos", "nu"),
-        evidence=("t-1",),
-        sparkline=(0, 1, 2, 5, 12, 22),
-    )
+    return rising_twelftal(NOW)
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,6 @@ from slack_sdk.errors import SlackApiError
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
-from bot.config import Config, SourceConfig
 from bot.notify.base import Alert
 from bot.serialize import trend_to_dict
 from bot.slack.app import build_app, socket_mode_handler
@@ -35,34 +34,16 @@ from bot.store import Store
 from detectors.records import Trend
 from tests.fake_slack import FakeSlack
 from tests.fake_socket_mode import DEFAULT_APP_TOKEN, FakeSocketMode, payload_from_form
+from tests.samples import SLACK_TEST_CONFIG, rising_twelftal
 from tests.slack_requests import button_click, slash_command
 
 NOW = datetime.now(UTC)
-CONFIG = Config(
-    sources=(
-        SourceConfig(
-            id="nos", kind="rss", url="https://feeds.nos.nl/x", interval=timedelta(minutes=10)
-        ),
-    )
-)
+CONFIG = SLACK_TEST_CONFIG
 ALERT_ID = "trend:twelftal:20140613T1940Z"
 
 
 def a_trend() -> Trend:
-    return Trend(
-        key="trend:twelftal",
-        title="#twelftal",
-        terms=("twelftal",),
-        detected_at=NOW,
-        score=11.5,
-        count=42,
-        baseline_rate=4.0,
-        ratio=8.4,
-        authors=17,
-        sources=("x", "nos", "nu"),
-        evidence=("t-1",),
-        sparkline=(0, 1, 2, 5, 12, 22),
-    )
+    return rising_twelftal(NOW)
 
 
 def trends_command(text: str = "") -> dict[str, Any]:

@@ -122,7 +122,11 @@ def _context(*texts: str) -> Block:
 
 
 def _hhmm(moment: datetime) -> str:
-    return f"{moment:%H:%M} UTC"
+    """A time every reader sees in their own time zone (Slack's date token), UTC as fallback.
+
+    A Dutch team reads "21:01", not "19:01 UTC"; Slack formats the token per user.
+    """
+    return f"<!date^{int(moment.timestamp())}^{{time}}|{moment:%H:%M} UTC>"
 
 
 def _plural(n: int, word: str) -> str:
@@ -233,7 +237,7 @@ def _trend_blocks(alert: Alert, trend: Trend, window_minutes: int) -> list[Block
         watched = ", ".join(trend.watched[:20])
         context_texts.append(f"👀 On your watch list: {_escaped_clip(watched, 600)}")
     if alert.is_update:
-        context_texts.append(f"🔁 Updated {_hhmm(alert.created_at)}: still rising")
+        context_texts.append(f"🔁 Updated {_hhmm(trend.detected_at)}: still rising")
     blocks.append(_context(*context_texts))
 
     if alert.top_posts:
