@@ -86,14 +86,34 @@ def _open_store(url: str | None = None) -> Store:
         ) from exc
 
 
-def _notifier(*, dry_run: bool) -> Notifier:
+def _notifier(*, dry_run: bool, channel: str) -> Notifier:
     from bot.notify.console import ConsoleNotifier
 
     if dry_run or not os.environ.get("SLACK_BOT_TOKEN"):
+        log.info("no SLACK_BOT_TOKEN: alerts are printed here")
         return ConsoleNotifier()
+    from slack_sdk.errors import SlackApiError
+
     from bot.notify.slack import SlackNotifier
 
-    return SlackNotifier.from_env()
+    notifier = SlackNotifier.from_env()
+    # Say at start whether Slack accepts the token: a wrong token is a setup error to fix now,
+    # not a warning buried in the log at the first alert. An unreachable Slack is not fatal:
+    # the outbox keeps alerts until it answers.
+    try:
+        who = notifier.client.auth_test()
+        log.info("slack: posting as %s in %s to %s", who.get("user"), who.get("team"), channel)
+    except SlackApiError as exc:
+        code = exc.response.get("error") if exc.response is not None else None
+        if code in ("invalid_auth", "not_authed", "account_inactive", "token_revoked"):
+            raise UsageError(
+                f"slack: the bot token was refused ({code}) — check SLACK_BOT_TOKEN (the app's "
+                "xoxb- Bot User OAuth Token), or unset it to print alerts here"
+            ) from None
+        log.warning("slack: auth.test failed (%s); alerts wait in the outbox", code)
+    except OSError as exc:
+        log.warning("slack: not reachable now (%s); alerts wait in the outbox", exc)
+    return notifier
 
 
 def _dry_run_copy(url: str, workdir: str) -> str:
@@ -151,7 +171,9 @@ def cmd_run(args: argparse.Namespace) -> int:
             url = _dry_run_copy(url, workdir)
             print("dry run: alerts are printed here and nothing is saved", file=sys.stderr)
         store = _open_store(url)
-        runner = Runner(config, store, _notifier(dry_run=args.dry_run))
+        runner = Runner(
+            config, store, _notifier(dry_run=args.dry_run, channel=config.slack_channel)
+        )
         try:
             if args.once:
                 report = runner.run_once()

@@ -337,3 +337,27 @@ def test_check_reports_a_broken_edit_with_line_and_key(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert f"{config}:4: sources[0].url: must be an http(s) URL (got 'ftp://x')" in result.stderr
     assert f"{config}:5: sources[0].intervall: unknown key" in result.stderr
+
+
+def test_a_refused_bot_token_stops_run_with_one_clear_line(
+    tmp_path: Path, fake_slack: FakeSlack
+) -> None:
+    config = tmp_path / "feeds.yaml"
+    config.write_text("sources: []\n", encoding="utf-8")
+    env = {
+        **os.environ,
+        "SLACK_BOT_TOKEN": "xoxb-wrong-token",
+        "SLACK_API_URL": fake_slack.base_url,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'inhaker.db'}",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "run", "--once", "--config", str(config)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert "the bot token was refused (invalid_auth) — check SLACK_BOT_TOKEN" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "xoxb-wrong-token" not in result.stderr
