@@ -159,16 +159,8 @@ def alert_from_row(
     opportunity = (
         opportunity_from_dict(payload["opportunity"]) if "opportunity" in payload else None
     )
-    if trend is not None:
-        ids: Sequence[str] = trend.evidence[: TOP_POSTS * 4]
-    elif opportunity is not None:
-        ids = (opportunity.post_id,)
-    else:
-        ids = ()
-    found = lookup(ids)
-    if opportunity is not None:
-        # Post ids are unique per source; pick the one from the opportunity's own source.
-        found = [p for p in found if p.source == opportunity.source] or found
+    # An open call carries its own post (text, link, author); only trends show evidence posts.
+    found = lookup(trend.evidence[: TOP_POSTS * 4]) if trend is not None else []
     top = tuple(
         EvidencePost(
             id=p.id,

@@ -19,7 +19,7 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from bot.alerts import AlertPolicy, Decision, DeliveryReport, deliver_outbox
@@ -102,7 +102,7 @@ class Engine:
         count = 0
         with self._lock:
             for post in self.store.posts_since(horizon, backlog_before=now - window):
-                if self.detector.observe(post):
+                if self.detector.observe(self._for_detector(post)):
                     count += 1
         return count
 
@@ -110,7 +110,7 @@ class Engine:
         """Count new posts; in replay mode also queue them for the opportunity scorer."""
         with self._lock:
             for post in posts:
-                self.detector.observe(post)
+                self.detector.observe(self._for_detector(post))
                 if self._memory is not None:
                     self._memory.add(post)
                 if check_opportunities and self._memory is not None:
@@ -126,14 +126,21 @@ class Engine:
         counted = 0
         with self._lock:
             for post in posts:
-                if post.created_at < cutoff and self.detector.observe(post):
+                if post.created_at < cutoff and self.detector.observe(self._for_detector(post)):
                     counted += 1
         return counted
+
+    def _for_detector(self, post: Post) -> Post:
+        """In run mode, evidence ids name the source too ("nos:guid-1"): feeds' own ids are
+        only unique within a feed. Replay keeps the stream's ids, as its contract says."""
+        if self._memory is not None:
+            return post
+        return replace(post, id=f"{post.source}:{post.id}")
 
     def lookup_posts(self, ids: Sequence[str]) -> list[Post]:
         if self._memory is not None:
             return self._memory.lookup(ids)
-        return self.store.posts_by_ids(ids)
+        return self.store.posts_by_uids(ids)
 
     # -- detect and alert -----------------------------------------------------------------
 

@@ -361,6 +361,25 @@ class Store:
                     found.setdefault(row.id, _row_to_post(row))
         return [found[i] for i in wanted if i in found]
 
+    def posts_by_uids(self, uids: Iterable[str]) -> list[Post]:
+        """Posts named "source:id" (run-mode evidence), in the order given; unknown ones skipped.
+
+        Source ids never contain ":", so the first ":" separates source from the feed's own id.
+        """
+        wanted = [tuple(uid.split(":", 1)) for uid in dict.fromkeys(uids) if ":" in uid]
+        by_source: dict[str, list[str]] = {}
+        for source, post_id in wanted:
+            by_source.setdefault(source, []).append(post_id)
+        found: dict[tuple[str, str], Post] = {}
+        with self.engine.connect() as conn:
+            for source, ids in by_source.items():
+                for start in range(0, len(ids), 500):
+                    chunk = ids[start : start + 500]
+                    query = select(posts).where(posts.c.source == source, posts.c.id.in_(chunk))
+                    for row in conn.execute(query):
+                        found[(row.source, row.id)] = _row_to_post(row)
+        return [found[key] for key in wanted if key in found]  # type: ignore[index]
+
     def count_posts(self, *, source: str | None = None, since: datetime | None = None) -> int:
         query = select(func.count()).select_from(posts)
         if source is not None:

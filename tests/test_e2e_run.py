@@ -188,6 +188,7 @@ def test_a_term_rising_across_feeds_alerts_once_then_nothing_twice(
     assert len(trend) == 1, texts
     assert "9 posts" in trend[0]
     assert "across 3 sources" in trend[0]
+    assert "meet record van" in trend[0]  # the evidence posts are shown, found in the store
     assert len(calls) == 1
     assert "emerce-old-call" not in str(texts)  # the backlog call never alerts
     assert len(messages) == 2

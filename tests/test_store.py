@@ -122,3 +122,12 @@ def test_sqlite_file_uses_wal(tmp_path: Path) -> None:
     store = Store(f"sqlite:///{tmp_path / 'x.db'}")
     with store.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+
+
+def test_evidence_uids_find_the_right_post_when_feeds_share_ids(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'x.db'}")
+    nos = post(1, source="nos")
+    nu = Post(source="nu", id=nos.id, text="ander bericht", created_at=NOW)
+    store.add_posts([nos, nu], seen_at=NOW, backlog=False)
+    found = store.posts_by_uids([f"nu:{nos.id}", f"nos:{nos.id}", "nos:missing", "garbage"])
+    assert [(p.source, p.text) for p in found] == [("nu", "ander bericht"), ("nos", "bericht 1")]
