@@ -14,15 +14,16 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from types import MappingProxyType
+from typing import Annotated, Any
 
 import yaml
 from pydantic import (
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -30,60 +31,15 @@ from pydantic import (
     model_validator,
 )
 
+from bot.config_sources import SOURCE_KINDS, SOURCE_MODELS, Duration, SourceEntry, options_of
+from bot.config_sources import parse_duration as parse_duration  # re-exported for callers
 from detectors.trends import TrendParams
 
-SOURCE_KINDS = (
-    "rss",
-)  # later: mastodon, bluesky_jetstream, reddit, hackernews, google_trends, x_search
-
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-
-
-def parse_duration(value: object) -> timedelta:
-    """'30s', '10m', '2h', '1d', '1w' (or a number of seconds) to a timedelta."""
-    if isinstance(value, bool):
-        raise ValueError("must be a duration such as 30s, 10m, 2h or 1d")
-    if isinstance(value, int | float):
-        seconds = float(value)
-    elif isinstance(value, str) and (match := _DURATION.match(value)):
-        seconds = float(match.group(1)) * _UNITS[match.group(2)]
-    else:
-        raise ValueError("must be a duration such as 30s, 10m, 2h or 1d")
-    if seconds <= 0:
-        raise ValueError("must be a positive duration such as 30s, 10m, 2h or 1d")
-    return timedelta(seconds=seconds)
-
-
-Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+SOURCE_MODEL_BY_KIND = dict(zip(SOURCE_KINDS, SOURCE_MODELS, strict=True))
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
-
-
-class SourceModel(_Strict):
-    id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
-    kind: Literal["rss"]
-    url: str
-    interval: Duration = timedelta(minutes=10)
-    enabled: bool = True
-    name: str | None = None
-    lang: str | None = None
-
-    @field_validator("url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        if not re.match(r"^https?://[^\s/]+", value):
-            raise ValueError("must be an http(s) URL")
-        return value
-
-    @field_validator("interval")
-    @classmethod
-    def _sane_interval(cls, value: timedelta) -> timedelta:
-        if value < timedelta(seconds=30):
-            raise ValueError("must be at least 30s (be kind to the publisher)")
-        return value
 
 
 class WatchModel(_Strict):
@@ -139,7 +95,7 @@ class StoreModel(_Strict):
 
 
 class ConfigModel(_Strict):
-    sources: list[SourceModel] = []
+    sources: list[SourceEntry] = []
     watch: WatchModel = WatchModel()
     slack: SlackModel = SlackModel()
     detection: DetectionModel = DetectionModel()
@@ -154,13 +110,16 @@ class ConfigModel(_Strict):
 
 @dataclass(frozen=True, slots=True)
 class SourceConfig:
+    """One source from feeds.yaml: the keys every kind has, plus its kind's own `options`."""
+
     id: str
     kind: str
-    url: str
     interval: timedelta
+    url: str | None = None
     enabled: bool = True
     name: str | None = None
     lang: str | None = None
+    options: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 
     @property
     def label(self) -> str:
@@ -207,11 +166,12 @@ def _to_config(model: ConfigModel, path: str) -> Config:
             SourceConfig(
                 id=s.id,
                 kind=s.kind,
-                url=s.url,
+                url=getattr(s, "url", None),
                 interval=s.interval,
                 enabled=s.enabled,
                 name=s.name,
                 lang=s.lang,
+                options=MappingProxyType(options_of(s)),
             )
             for s in model.sources
         ),
@@ -295,8 +255,14 @@ class _Lines:
 
 def _known_fields(model: type[BaseModel], loc: tuple[int | str, ...]) -> list[str]:
     """Field names valid at `loc`'s parent, for a "did you mean" hint on an unknown key."""
-    current: Any = model
-    for part in loc[:-1]:
+    if len(loc) >= 3 and loc[0] == "sources" and loc[2] in SOURCE_MODEL_BY_KIND:
+        # A source entry: the keys of its own kind (loc is ("sources", i, kind, key, ...)).
+        current: Any = SOURCE_MODEL_BY_KIND[str(loc[2])]
+        parts = loc[3:-1]
+    else:
+        current = model
+        parts = loc[:-1]
+    for part in parts:
         if isinstance(part, int):
             continue
         info = current.model_fields.get(part) if hasattr(current, "model_fields") else None
@@ -313,6 +279,13 @@ def _known_fields(model: type[BaseModel], loc: tuple[int | str, ...]) -> list[st
     return list(current.model_fields) if hasattr(current, "model_fields") else []
 
 
+def _without_kind_tag(loc: tuple[int | str, ...]) -> tuple[int | str, ...]:
+    """pydantic puts the chosen kind into a source's error location; people never wrote it."""
+    if len(loc) >= 3 and loc[0] == "sources" and loc[2] in SOURCE_MODEL_BY_KIND:
+        return (*loc[:2], *loc[3:])
+    return loc
+
+
 def _shorten(value: object) -> str:
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
@@ -327,6 +300,12 @@ def _message_for(error: Any, loc: tuple[int | str, ...]) -> str:
         return f"unknown key{hint}"
     if kind == "missing":
         return "is required"
+    if kind == "union_tag_invalid":
+        kinds = ", ".join(f"'{k}'" for k in SOURCE_KINDS)
+        return f"must be one of {kinds} (got {_shorten(error.get('ctx', {}).get('tag'))})"
+    if kind == "union_tag_not_found":
+        kinds = ", ".join(SOURCE_KINDS)
+        return f"is required: the source's kind, one of {kinds}"
     if kind == "literal_error":
         expected = error.get("ctx", {}).get("expected", "")
         return f"must be one of {expected} (got {_shorten(error.get('input'))})"
@@ -342,9 +321,12 @@ def _problems_from_validation(
 ) -> list[ConfigProblem]:
     problems = []
     for error in exc.errors():
-        loc = tuple(error["loc"])
+        raw = tuple(error["loc"])
+        loc = _without_kind_tag(raw)
+        if error["type"] in ("union_tag_invalid", "union_tag_not_found"):
+            loc = (*loc, "kind")  # the problem is the kind key, not the whole entry
         problems.append(
-            ConfigProblem(file, lines.line_of(loc), _format_path(loc), _message_for(error, loc))
+            ConfigProblem(file, lines.line_of(loc), _format_path(loc), _message_for(error, raw))
         )
     return problems
 

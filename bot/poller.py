@@ -12,6 +12,7 @@ What it does not do: run detectors or alerts (bot/pipeline.py), or decide when t
 
 from __future__ import annotations
 
+import importlib
 import logging
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -21,18 +22,44 @@ import httpx
 from bot.config import SourceConfig
 from bot.http import backoff_seconds
 from bot.sources.base import FetchResult, Source, SourceState
-from bot.sources.rss import RssSource
 from bot.store import Store
 from detectors.records import Post
 
 log = logging.getLogger(__name__)
 
 
-def build_source(config: SourceConfig, client: httpx.Client | None = None) -> Source:
-    """The adapter for a feeds.yaml source entry."""
-    if config.kind == "rss":
-        return RssSource(config, client=client)
-    raise ValueError(f"source '{config.id}': unknown kind {config.kind!r}")
+# kind -> "module:class". Adapters are imported when a feeds.yaml uses their kind, so a kind's
+# optional dependency (websockets for Jetstream) is only needed when it is configured.
+ADAPTERS = {
+    "rss": "bot.sources.rss:RssSource",
+    "mastodon": "bot.sources.mastodon:MastodonSource",
+    "bluesky_jetstream": "bot.sources.jetstream:JetstreamSource",
+    "bluesky_trends": "bot.sources.bluesky_trends:BlueskyTrendsSource",
+    "reddit": "bot.sources.reddit:RedditSource",
+    "hackernews": "bot.sources.hackernews:HackerNewsSource",
+    "google_trends": "bot.sources.google_trends:GoogleTrendsSource",
+    "x_search": "bot.sources.x_search:XSearchSource",
+}
+
+
+def build_source(
+    config: SourceConfig,
+    client: httpx.Client | None = None,
+    *,
+    watch_terms: tuple[str, ...] = (),
+) -> Source:
+    """The adapter for a feeds.yaml source entry.
+
+    Every adapter takes `(config, client=..., watch_terms=...)`: the shared HTTP client and the
+    team's watch terms (Hacker News searches them; Jetstream keeps only posts that match them).
+    """
+    target = ADAPTERS.get(config.kind)
+    if target is None:
+        raise ValueError(f"source '{config.id}': unknown kind {config.kind!r}")
+    module_name, class_name = target.split(":")
+    adapter = getattr(importlib.import_module(module_name), class_name)
+    source: Source = adapter(config, client=client, watch_terms=watch_terms)
+    return source
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,21 +132,40 @@ def poll(
             error=f"{config.kind} source '{source.id}': internal error: {exc!r} — "
             "this is a bug in Inhaker; please report it"
         )
+    return record(source.id, config, store, state, result, now)
+
+
+def record(
+    source_id: str,
+    config: SourceConfig,
+    store: Store,
+    state: SourceState,
+    result: FetchResult,
+    now: datetime,
+) -> PollOutcome:
+    """Store what one fetch (or one stream batch) brought and save the source's new state.
+
+    Posts not seen before are stored (as backlog on the source's first successful read);
+    trend-list entries are stored as signals; validators, cursor, health and backoff are saved.
+    """
     backlog = state.polls == 0
     stored: list[Post] = []
     if result.ok and result.posts:
         stored = store.add_posts(result.posts, seen_at=now, backlog=backlog)
+    if result.ok and result.signals:
+        store.add_external_trends(result.signals)
     store.save_source_state(_next_state(state, result, config.interval, now, len(stored)))
     if not result.ok:
         log.warning("poll failed: %s", result.error)
-        return PollOutcome(source.id, error=result.error)
+        return PollOutcome(source_id, error=result.error)
     log.info(
-        "polled %s: %d items, %d new%s",
-        source.id,
+        "polled %s: %d items, %d new%s%s",
+        source_id,
         len(result.posts),
         len(stored),
         " (backlog, not alerted)" if backlog and stored else "",
+        f", {len(result.signals)} trending" if result.signals else "",
     )
     if backlog:
-        return PollOutcome(source.id, backlog=tuple(stored), not_modified=result.not_modified)
-    return PollOutcome(source.id, new_posts=tuple(stored), not_modified=result.not_modified)
+        return PollOutcome(source_id, backlog=tuple(stored), not_modified=result.not_modified)
+    return PollOutcome(source_id, new_posts=tuple(stored), not_modified=result.not_modified)

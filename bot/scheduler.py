@@ -71,7 +71,8 @@ class Runner:
         self.client = client or make_client()
         self.engine = Engine(config, store, notifier)
         self.sources: dict[str, tuple[Source, SourceConfig]] = {
-            s.id: (build_source(s, self.client), s) for s in config.enabled_sources
+            s.id: (build_source(s, self.client, watch_terms=config.watch_terms), s)
+            for s in config.enabled_sources
         }
         self._warmed = False
         self._scheduler: BackgroundScheduler | None = None

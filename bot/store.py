@@ -47,7 +47,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.notify.base import split_ref
 from bot.sources.base import SourceState
-from detectors.records import Post
+from detectors.records import ExternalTrend, Post
 
 DEFAULT_DATABASE_URL = "sqlite:///inhaker.db"
 
@@ -139,6 +139,19 @@ current_trends = Table(
     Column("rank", Integer, nullable=False),
     Column("payload", Text, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+)
+
+external_trends = Table(
+    "external_trends",
+    metadata,
+    Column("source", String(64), primary_key=True),
+    Column("term", String(256), primary_key=True),
+    Column("title", Text, nullable=False),
+    Column("first_seen_at", UTCDateTime, nullable=False),
+    Column("observed_at", UTCDateTime, nullable=False, index=True),
+    Column("traffic", Float),
+    Column("url", Text),
+    Column("news", Text, nullable=False, default="[]"),
 )
 
 feedback = Table(
@@ -608,6 +621,58 @@ class Store:
             rows = conn.execute(select(current_trends).order_by(current_trends.c.rank)).all()
         updated = rows[0].updated_at if rows else None
         return [json.loads(r.payload) for r in rows], updated
+
+    # -- external trend lists -------------------------------------------------------------
+
+    def add_external_trends(self, signals: Iterable[ExternalTrend]) -> None:
+        """Remember what a platform lists as trending; a term seen again is refreshed."""
+        with self._begin() as conn:
+            for signal in signals:
+                values = {
+                    "title": signal.title,
+                    "observed_at": signal.observed_at,
+                    "traffic": signal.traffic,
+                    "url": signal.url,
+                    "news": json.dumps([list(n) for n in signal.news], ensure_ascii=False),
+                }
+                result = conn.execute(
+                    update(external_trends)
+                    .where(
+                        external_trends.c.source == signal.source,
+                        external_trends.c.term == signal.term,
+                    )
+                    .values(**values)
+                )
+                if result.rowcount == 0:
+                    conn.execute(
+                        insert(external_trends).values(
+                            source=signal.source,
+                            term=signal.term,
+                            first_seen_at=signal.observed_at,
+                            **values,
+                        )
+                    )
+
+    def external_trends_since(self, since: datetime) -> list[ExternalTrend]:
+        """Trend-list entries seen at or after `since`, newest first."""
+        query = (
+            select(external_trends)
+            .where(external_trends.c.observed_at >= since)
+            .order_by(external_trends.c.observed_at.desc())
+        )
+        with self.engine.connect() as conn:
+            return [
+                ExternalTrend(
+                    source=row.source,
+                    term=row.term,
+                    title=row.title,
+                    observed_at=row.observed_at,
+                    traffic=row.traffic,
+                    url=row.url,
+                    news=tuple((n[0], n[1]) for n in json.loads(row.news or "[]")),
+                )
+                for row in conn.execute(query)
+            ]
 
     # -- feedback -------------------------------------------------------------------------
 

@@ -66,6 +66,7 @@ class Trend:
     evidence: tuple[str, ...]  # post ids behind the finding, newest first, at most 100
     sparkline: tuple[int, ...] = ()  # posts per bucket over the recent history, oldest first
     watched: tuple[str, ...] = ()  # watch terms from feeds.yaml that this trend matches
+    corroborated_by: tuple[str, ...] = ()  # external trend lists that also show it (source ids)
 
     def __post_init__(self) -> None:
         _require_aware("Trend.detected_at", self.detected_at)
@@ -104,3 +105,23 @@ class Opportunity:
 
     def __post_init__(self) -> None:
         _require_aware("Opportunity.detected_at", self.detected_at)
+
+
+@dataclass(frozen=True, slots=True)
+class ExternalTrend:
+    """A topic a platform itself lists as trending now (Google Trends, Mastodon, Bluesky).
+
+    Not a post: a signal. A rise in Inhaker's own stream that also appears on such a list is
+    corroborated; a listed trend that matches a watch term is worth an alert on its own.
+    """
+
+    source: str  # source id from feeds.yaml
+    term: str  # normalized: lowercase, no leading '#', words separated by single spaces
+    title: str  # as the platform lists it ("#Twelftal", "Nederland - Spanje")
+    observed_at: datetime
+    traffic: float | None = None  # approximate searches, uses or posts, where the list says
+    url: str | None = None
+    news: tuple[tuple[str, str | None], ...] = ()  # (headline, url) the list links to it
+
+    def __post_init__(self) -> None:
+        _require_aware("ExternalTrend.observed_at", self.observed_at)

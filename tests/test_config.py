@@ -22,8 +22,11 @@ sources:
     url: https://feeds.nos.nl/nosnieuwsalgemeen
     intervall: 10m
   - id: nos
-    kind: rsss
+    kind: rss
     url: ftp://x
+  - id: nu
+    kind: rsss
+    url: https://www.nu.nl/rss
 watch:
   terms: ["a"]
   terms: ["b"]
@@ -53,15 +56,47 @@ def test_shipped_feeds_yaml_is_valid_and_useful() -> None:
 def test_every_problem_is_reported_with_line_and_path() -> None:
     found = problems_of(BROKEN)
     assert "feeds.yaml:5: sources[0].intervall: unknown key; did you mean 'interval'?" in found
-    assert any(p.startswith("feeds.yaml:7: sources[1].kind: must be one of 'rss'") for p in found)
-    assert "feeds.yaml:8: sources[1].url: must be an http(s) URL (got 'ftp://x')" in found
     assert any(p.startswith("feeds.yaml:6: sources[1].id: duplicate source id") for p in found)
-    assert any(p.startswith("feeds.yaml:11: watch.terms: duplicate key") for p in found)
-    assert any(p.startswith("feeds.yaml:13: slack.channel:") for p in found)
-    assert any(p.startswith("feeds.yaml:15: detection.min_posts:") for p in found)
+    assert "feeds.yaml:8: sources[1].url: must be an http(s) URL (got 'ftp://x')" in found
+    assert any(
+        p.startswith("feeds.yaml:10: sources[2].kind: must be one of 'rss', 'mastodon'")
+        and p.endswith("(got 'rsss')")
+        for p in found
+    )
+    assert any(p.startswith("feeds.yaml:14: watch.terms: duplicate key") for p in found)
+    assert any(p.startswith("feeds.yaml:16: slack.channel:") for p in found)
+    assert any(p.startswith("feeds.yaml:18: detection.min_posts:") for p in found)
     # Sorted by line, so the file reads top to bottom.
     lines = [int(p.split(":")[1]) for p in found]
     assert lines == sorted(lines)
+
+
+def test_each_kind_has_its_own_keys() -> None:
+    found = problems_of(
+        "sources:\n  - id: m\n    kind: mastodon\n    instance: https://mastodon.social\n"
+        "    hashtag: [twelftal]\n  - id: r\n    kind: reddit\n"
+    )
+    assert "feeds.yaml:5: sources[0].hashtag: unknown key; did you mean 'hashtags'?" in found
+    assert "feeds.yaml:6: sources[1].subreddits: is required" in found
+
+
+def test_a_source_without_kind_says_which_kinds_exist() -> None:
+    found = problems_of("sources:\n  - id: x\n    url: https://x.example/\n")
+    assert found[0].startswith("feeds.yaml:2: sources[0].kind: is required: the source's kind")
+
+
+def test_kind_specific_options_reach_the_source_record() -> None:
+    config = parse_config(
+        "sources:\n  - id: m\n    kind: mastodon\n    instance: https://mastodon.social\n"
+        "    hashtags: [twelftal, oranje]\n    token_env: MASTODON_TOKEN\n"
+    )
+    (source,) = config.sources
+    assert source.kind == "mastodon"
+    assert source.url is None
+    assert source.options["instance"] == "https://mastodon.social"
+    assert source.options["hashtags"] == ("twelftal", "oranje")
+    assert source.options["token_env"] == "MASTODON_TOKEN"
+    assert source.options["timeline"] == "none"
 
 
 def test_duplicate_source_ids_are_rejected() -> None:

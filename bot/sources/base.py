@@ -11,11 +11,13 @@ pipeline does that from `FetchResult`, so every kind of source backs off the sam
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from detectors.records import Post
+from detectors.records import ExternalTrend, Post
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,13 +43,16 @@ class SourceState:
 class FetchResult:
     """What one poll of one source produced.
 
-    `posts` are every item the source offered now (the store drops ones it has already seen).
+    `posts` are every item the source offered now (the store drops ones it has already seen);
+    `signals` are entries of a platform's own trending list. `cursor` is the source's own
+    resume point (a since_id, a Jetstream time_us, a JSON object of several): saved as given.
     `not_modified` is True for a 304 answer. `error` is one human line in the shape
     "what failed: which thing: cause — what to do". `retry_after` is a server's own
     request to wait (429/503 Retry-After), in seconds.
     """
 
     posts: list[Post] = field(default_factory=list)
+    signals: list[ExternalTrend] = field(default_factory=list)  # trend lists (not posts)
     etag: str | None = None
     last_modified: str | None = None
     cursor: str | None = None
@@ -70,3 +75,20 @@ class Source(Protocol):
     def fetch(self, state: SourceState, now: datetime) -> FetchResult:
         """Poll once. Never raises: errors are returned in `FetchResult.error`."""
         ...
+
+
+# A stream hands each batch to this sink, which stores it and returns the state to resume from.
+StreamSink = Callable[[FetchResult], SourceState]
+
+
+class StreamSource(Source, Protocol):
+    """A source that pushes (a websocket firehose) rather than being polled.
+
+    `fetch` still exists for `inhaker run --once`: a bounded read (connect, read from the saved
+    cursor for a few seconds, disconnect). `stream` is for `inhaker run`: read until `stop` is
+    set, hand each batch to `sink` (which stores it and returns the new state, whose cursor is
+    where a reconnect resumes), reconnect with backoff and fail over across endpoints. It must
+    return promptly once `stop` is set, and never raise for network trouble.
+    """
+
+    def stream(self, state: SourceState, sink: StreamSink, stop: threading.Event) -> None: ...

@@ -71,6 +71,7 @@ class RssSource:
         client: httpx.Client | None = None,
         *,
         max_bytes: int = DEFAULT_MAX_BYTES,
+        watch_terms: tuple[str, ...] = (),  # every adapter takes them; a feed needs none
     ) -> None:
         self.id = config.id
         self.config = config
