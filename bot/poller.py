@@ -93,6 +93,7 @@ def _next_state(
             failures_in_a_row=0,
             polls=state.polls + 1,
             items_last_poll=new_items,
+            note=result.note,
         )
     failures = state.failures_in_a_row + 1
     wait = backoff_seconds(failures, interval.total_seconds())

@@ -105,6 +105,7 @@ source_state = Table(
     Column("failures_in_a_row", Integer, nullable=False, default=0),
     Column("polls", Integer, nullable=False, default=0),
     Column("items_last_poll", Integer, nullable=False, default=0),
+    Column("note", Text),
 )
 
 alerts = Table(
@@ -438,6 +439,7 @@ class Store:
             "failures_in_a_row": state.failures_in_a_row,
             "polls": state.polls,
             "items_last_poll": state.items_last_poll,
+            "note": state.note,
         }
         with self._begin() as conn:
             result = conn.execute(

@@ -62,6 +62,8 @@ def source_health_line(source_id: str, kind: str, state: SourceState | None) -> 
     line = f"{source_id} ({kind}): last success {ok}, {state.items_last_poll} new last poll"
     if state.failures_in_a_row:
         line += f", {state.failures_in_a_row} failures in a row — {state.last_error}"
+    if state.note:
+        line += f" ({state.note})"
     return line
 
 

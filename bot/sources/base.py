@@ -37,6 +37,7 @@ class SourceState:
     failures_in_a_row: int = 0
     polls: int = 0  # successful polls so far; 0 means the next poll is the first (backlog)
     items_last_poll: int = 0
+    note: str | None = None  # a non-error remark shown in health ("daily budget used up")
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +61,7 @@ class FetchResult:
     error: str | None = None
     retry_after: float | None = None
     status: int | None = None
+    note: str | None = None  # shown in source health without counting as a failure
 
     @property
     def ok(self) -> bool:
