@@ -26,13 +26,15 @@ from typing import Any
 from bot.config import Config
 from bot.notify.base import Alert, EvidencePost, Notifier, NotifierError, make_ref
 from bot.serialize import (
+    external_trend_from_dict,
+    external_trend_to_dict,
     opportunity_from_dict,
     opportunity_to_dict,
     trend_from_dict,
     trend_to_dict,
 )
 from bot.store import ActiveTopic, AlertRow, Store
-from detectors.records import Opportunity, Post, Trend
+from detectors.records import ExternalTrend, Opportunity, Post, Trend
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +54,7 @@ class Decision:
     is_update: bool
     trend: Trend | None = None
     opportunity: Opportunity | None = None
+    listed: ExternalTrend | None = None
 
 
 def _minute_stamp(now: datetime) -> str:
@@ -141,6 +144,37 @@ class AlertPolicy:
             return None
         return Decision(opportunity.key, "opportunity", False, opportunity=opportunity)
 
+    def consider_listed(
+        self, signal: ExternalTrend, watched: str, now: datetime
+    ) -> Decision | None:
+        """A platform lists a trend that matches a watch term: tell the team, once per topic.
+
+        Skipped while the same term is already an alerted topic of our own (that alert says it
+        is corroborated) and for the cooldown after an earlier listed alert of the term.
+        """
+        since = now - self.config.alerts.cooldown
+        for topic in self.store.active_topics(since, "trend"):
+            if signal.term in topic.terms or watched in topic.terms:
+                return None
+        key = f"listed:{signal.term}"
+        if any(
+            t.terms and t.terms[0] == signal.term for t in self.store.active_topics(since, "listed")
+        ):
+            return None
+        alert_id = f"{key}:{_minute_stamp(now)}"
+        added = self.store.add_alert(
+            alert_id=alert_id,
+            kind="listed",
+            key=key,
+            title=signal.title,
+            terms=(signal.term,),
+            payload={"listed": external_trend_to_dict(signal), "watched": watched},
+            channel=self.config.slack_channel,
+            now=now,
+            score=signal.traffic or 0.0,
+        )
+        return Decision(alert_id, "listed", False, listed=signal) if added else None
+
 
 PostLookup = Callable[[Sequence[str]], list[Post]]
 
@@ -159,6 +193,7 @@ def alert_from_row(
     opportunity = (
         opportunity_from_dict(payload["opportunity"]) if "opportunity" in payload else None
     )
+    listed = external_trend_from_dict(payload["listed"]) if "listed" in payload else None
     # An open call carries its own post (text, link, author); only trends show evidence posts.
     found = lookup(trend.evidence[: TOP_POSTS * 4]) if trend is not None else []
     top = tuple(
@@ -181,6 +216,8 @@ def alert_from_row(
         created_at=row.created_at,
         trend=trend,
         opportunity=opportunity,
+        listed=listed,
+        watched=(payload["watched"],) if payload.get("watched") else (),
         top_posts=top,
         source_labels=source_labels,
         is_update=is_update,

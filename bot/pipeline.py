@@ -20,7 +20,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.alerts import AlertPolicy, Decision, DeliveryReport, deliver_outbox
 from bot.config import Config
@@ -28,13 +28,15 @@ from bot.notify.base import Notifier
 from bot.serialize import trend_to_dict
 from bot.store import Store
 from detectors.opportunities import score_opportunity
-from detectors.records import Opportunity, Post
+from detectors.records import ExternalTrend, Opportunity, Post, Trend
 from detectors.text import normalize, normalize_term, terms_of
 from detectors.trends import RisingTermDetector, TrendParams
 
 log = logging.getLogger(__name__)
 
 TRENDS_SNAPSHOT = 20
+# A platform's trend list entry counts as "trending now" for this long after it was last seen.
+EXTERNAL_TRENDS_FRESH = timedelta(hours=6)
 
 
 def trend_params(config: Config) -> TrendParams:
@@ -175,6 +177,28 @@ class Engine:
             watched=self._watched_in(post, terms),
         )
 
+    def _watch_match(self, term: str) -> str | None:
+        """The watch term a listed trend's term matches (a word of it, or a phrase in it)."""
+        words = term.split()
+        for watch in self._watch:
+            if watch == term or watch in words or (" " in watch and f" {watch} " in f" {term} "):
+                return watch
+        return None
+
+    @staticmethod
+    def _corroborated(trend: Trend, signals: Sequence[ExternalTrend]) -> Trend:
+        """Mark a rise that a platform's own trend list also shows (a second opinion)."""
+        terms = set(trend.terms)
+        lead = trend.terms[0]
+        sources = sorted(
+            {
+                s.source
+                for s in signals
+                if s.term in terms or lead in s.term.split() or set(s.term.split()) <= terms
+            }
+        )
+        return replace(trend, corroborated_by=tuple(sources)) if sources else trend
+
     def _watched_in(self, post: Post, terms: dict[str, bool]) -> tuple[str, ...]:
         text = " ".join(normalize(post.full_text).split())
         return tuple(w for w in self._watch if w in terms or (" " in w and f" {w} " in f" {text} "))
@@ -188,11 +212,23 @@ class Engine:
             # Run mode: the store remembers which posts were scored, so a crash between
             # storing a post and scoring it loses nothing (alert ids make a rescore harmless).
             pending = self.store.posts_to_check()
+        signals = (
+            []
+            if self._memory is not None
+            else self.store.external_trends_since(now - EXTERNAL_TRENDS_FRESH)
+        )
+        trends = [self._corroborated(trend, signals) for trend in trends]
         if snapshot:
             self.store.replace_current_trends(
                 [trend_to_dict(t) for t in trends[:TRENDS_SNAPSHOT]], now
             )
         decisions = self.policy.consider_trends(trends, now)
+        for signal in signals:
+            watched = self._watch_match(signal.term)
+            if watched is not None:
+                listed = self.policy.consider_listed(signal, watched, now)
+                if listed is not None:
+                    decisions.append(listed)
         for post in pending:
             opportunity = self.opportunity_for(post, now)
             if opportunity is not None:

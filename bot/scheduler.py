@@ -7,7 +7,9 @@ What it does: `Runner` wires config, store, sources, the engine and a notifier t
 - `start()` runs the APScheduler 3 `BackgroundScheduler`: one interval job per source, with
   jitter so sources do not all fire at once and `max_instances=1` so one source is never polled
   twice at the same time, plus a detect-and-alert tick every minute. Failing sources back off
-  exponentially (their job skips until `next_due`). `stop()` shuts it down and waits for jobs.
+  exponentially (their job skips until `next_due`). Stream sources (Bluesky Jetstream) run in
+  their own thread instead, supervised: a stream that dies is restarted with a growing pause.
+  `stop()` stops the streams and the scheduler and waits for them.
 
 What it does not do: handle signals or Slack connections (bot/cli.py does), or fetch itself.
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -29,14 +32,17 @@ from bot.config import Config, SourceConfig
 from bot.http import make_client
 from bot.notify.base import Notifier
 from bot.pipeline import Engine, TickResult
-from bot.poller import PollOutcome, build_source, poll
-from bot.sources.base import Source
+from bot.poller import PollOutcome, build_source, poll, record
+from bot.sources.base import FetchResult, Source, SourceState, StreamSink, StreamSource
 from bot.store import Store
 
 log = logging.getLogger(__name__)
 
 TICK_SECONDS = 60
 POLL_WORKERS = 8
+# A stream that stayed up this long was healthy: if it ends, restart it at once.
+STREAM_HEALTHY_SECONDS = 60.0
+STREAM_MAX_PAUSE_SECONDS = 300.0
 
 
 def utcnow() -> datetime:
@@ -76,6 +82,8 @@ class Runner:
         }
         self._warmed = False
         self._scheduler: BackgroundScheduler | None = None
+        self._stop_streams = threading.Event()
+        self._stream_threads: list[threading.Thread] = []
 
     def warm_up(self) -> None:
         if not self._warmed:
@@ -89,11 +97,54 @@ class Runner:
         source, config = self.sources[source_id]
         now = self.clock()
         outcome = poll(source, config, self.store, now, respect_backoff=respect_backoff)
+        self._ingest(outcome, now)
+        return outcome
+
+    def _ingest(self, outcome: PollOutcome, now: datetime) -> None:
         if outcome.new_posts:
             self.engine.ingest(outcome.new_posts)
         if outcome.backlog:
             self.engine.ingest_backlog(outcome.backlog, now)
-        return outcome
+
+    # -- streams --------------------------------------------------------------------------
+
+    def _stream_sink(self, source_id: str) -> StreamSink:
+        """What a stream calls with each batch: store it like a poll, return the new state."""
+        config = self.sources[source_id][1]
+
+        def sink(result: FetchResult) -> SourceState:
+            now = self.clock()
+            state = self.store.source_state(source_id)
+            self._ingest(record(source_id, config, self.store, state, result, now), now)
+            return self.store.source_state(source_id)
+
+        return sink
+
+    def _run_stream(self, source_id: str) -> None:
+        """Keep one stream running until stop; a crash restarts it after a growing pause."""
+        source = self.sources[source_id][0]
+        assert isinstance(source, StreamSource)
+        pause = 1.0
+        while not self._stop_streams.is_set():
+            started = time.monotonic()
+            try:
+                source.stream(
+                    self.store.source_state(source_id),
+                    self._stream_sink(source_id),
+                    self._stop_streams,
+                )
+            except Exception:
+                log.exception("stream %s crashed; restarting in %.0fs", source_id, pause)
+            if self._stop_streams.is_set():
+                break
+            # A stream that ran a while before ending starts again quickly; one that dies at
+            # once backs off, so a broken endpoint is not hammered.
+            pause = 1.0 if time.monotonic() - started > STREAM_HEALTHY_SECONDS else pause
+            self._stop_streams.wait(pause)
+            pause = min(pause * 2, STREAM_MAX_PAUSE_SECONDS)
+
+    def _is_stream(self, source_id: str) -> bool:
+        return isinstance(self.sources[source_id][0], StreamSource)
 
     def tick(self) -> TickResult:
         now = self.clock()
@@ -134,7 +185,20 @@ class Runner:
             timezone=UTC,
         )
         now = self.clock()
-        for index, (source_id, (_source, config)) in enumerate(self.sources.items()):
+        for source_id in self.sources:
+            if self._is_stream(source_id):
+                thread = threading.Thread(
+                    target=self._run_stream,
+                    args=(source_id,),
+                    name=f"stream:{source_id}",
+                    daemon=True,
+                )
+                thread.start()
+                self._stream_threads.append(thread)
+        polled = [
+            (sid, cfg) for sid, (_src, cfg) in self.sources.items() if not self._is_stream(sid)
+        ]
+        for index, (source_id, config) in enumerate(polled):
             seconds = config.interval.total_seconds()
             scheduler.add_job(
                 self._safe(self.poll_source),
@@ -160,6 +224,10 @@ class Runner:
         log.info("scheduler started: %d sources, tick every %ds", len(self.sources), TICK_SECONDS)
 
     def stop(self) -> None:
+        self._stop_streams.set()
+        for thread in self._stream_threads:
+            thread.join(timeout=10)
+        self._stream_threads.clear()
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=True)
             self._scheduler = None

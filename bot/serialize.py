@@ -15,7 +15,7 @@ from dataclasses import asdict, fields
 from datetime import UTC, datetime
 from typing import Any
 
-from detectors.records import Opportunity, Post, Trend
+from detectors.records import ExternalTrend, Opportunity, Post, Trend
 
 
 def iso(value: datetime) -> str:
@@ -50,6 +50,19 @@ def trend_to_dict(trend: Trend) -> dict[str, Any]:
 
 def opportunity_to_dict(opportunity: Opportunity) -> dict[str, Any]:
     return _plain(opportunity)
+
+
+def external_trend_to_dict(signal: ExternalTrend) -> dict[str, Any]:
+    data = _plain(signal)
+    data["news"] = [list(item) for item in signal.news]
+    return data
+
+
+def external_trend_from_dict(data: dict[str, Any]) -> ExternalTrend:
+    data = dict(data)
+    data["news"] = [tuple(item) for item in data.get("news") or []]
+    result: ExternalTrend = _revive(ExternalTrend, data, ("observed_at",))
+    return result
 
 
 def post_to_dict(post: Post) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from detectors.records import Opportunity, Trend
+from detectors.records import ExternalTrend, Opportunity, Trend
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +45,8 @@ class Alert:
     created_at: datetime
     trend: Trend | None = None
     opportunity: Opportunity | None = None
+    listed: ExternalTrend | None = None  # a platform's own trend list, matching a watch term
+    watched: tuple[str, ...] = ()  # for `listed`: the watch terms it matches
     top_posts: tuple[EvidencePost, ...] = field(default=())
     source_labels: dict[str, str] = field(default_factory=dict)
     is_update: bool = False
@@ -56,6 +58,8 @@ class Alert:
             return self.trend.title
         if self.opportunity is not None:
             return self.opportunity.title or self.opportunity.text[:80]
+        if self.listed is not None:
+            return self.listed.title
         return self.id
 
 

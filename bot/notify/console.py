@@ -68,6 +68,22 @@ def render_alert(alert: Alert, *, window_minutes: int = 60) -> str:
             lines.append(f"  why: {'; '.join(opp.reasons[:4])}")
         if opp.url:
             lines.append(f"  {opp.url}")
+    elif alert.listed is not None:
+        listed = alert.listed
+        where = alert.source_labels.get(listed.source, listed.source)
+        lines.append(f"🔥 TRENDING ON {where.upper()}  {listed.title}   ({stamp})")
+        facts = []
+        if listed.traffic:
+            facts.append(f"about {listed.traffic:,.0f} searches or posts")
+        if alert.watched:
+            facts.append(f"matches your watch term {alert.watched[0]}")
+        if facts:
+            lines.append("  " + " · ".join(facts))
+        for headline, url in listed.news[:5]:
+            lines.append(f"    - {_clip(headline, 160)}" + (f"\n      {url}" if url else ""))
+    if alert.trend is not None and alert.trend.corroborated_by:
+        lists = ", ".join(alert.source_labels.get(s, s) for s in alert.trend.corroborated_by)
+        lines.append(f"  also on the trend list of: {lists}")
     if alert.trend is not None and alert.top_posts:
         lines.append("  top posts:")
         lines.extend(_post_line(p) for p in alert.top_posts)

@@ -21,7 +21,7 @@ from datetime import date, datetime
 from typing import Any
 
 from bot.notify.base import Alert, EvidencePost
-from detectors.records import Opportunity, Trend
+from detectors.records import ExternalTrend, Opportunity, Trend
 
 Block = dict[str, Any]
 
@@ -236,6 +236,9 @@ def _trend_blocks(alert: Alert, trend: Trend, window_minutes: int) -> list[Block
     if trend.watched:
         watched = ", ".join(trend.watched[:20])
         context_texts.append(f"👀 On your watch list: {_escaped_clip(watched, 600)}")
+    if trend.corroborated_by:
+        lists = ", ".join(alert.source_labels.get(s, s) for s in trend.corroborated_by[:10])
+        context_texts.append(f"✅ Also on the trend list of {_escaped_clip(lists, 600)}")
     if alert.is_update:
         context_texts.append(f"🔁 Updated {_hhmm(trend.detected_at)}: still rising")
     blocks.append(_context(*context_texts))
@@ -243,6 +246,43 @@ def _trend_blocks(alert: Alert, trend: Trend, window_minutes: int) -> list[Block
     if alert.top_posts:
         blocks.append({"type": "divider"})
         blocks.extend(_post_block(p) for p in alert.top_posts[:MAX_TOP_POSTS])
+    blocks.append(_actions(alert))
+    return blocks
+
+
+def _traffic(value: float | None) -> str:
+    if value is None:
+        return ""
+    if value >= 1_000_000:
+        return f"{value / 1_000_000:g}M+"
+    if value >= 1_000:
+        return f"{value / 1_000:g}K+"
+    return f"{value:g}"
+
+
+def _listed_blocks(alert: Alert, listed: ExternalTrend) -> list[Block]:
+    where = alert.source_labels.get(listed.source, listed.source)
+    title = _one_line(listed.title)
+    blocks: list[Block] = [
+        {"type": "header", "text": _plain(f"🔥 Trending on {where}: {title}", MAX_HEADER_TEXT)},
+    ]
+    facts = [f"*{_escaped_clip(title, 300)}* is on {_escaped_clip(where, 100)}'s trend list"]
+    if listed.traffic:
+        facts.append(f"about {_traffic(listed.traffic)} searches or posts")
+    if alert.watched:
+        facts.append(f"matches your watch term *{_escaped_clip(alert.watched[0], 100)}*")
+    blocks.append(_section(", ".join(facts) + "."))
+    news = [
+        f"• {_escaped_clip(_one_line(headline), 280)}" + (f"  {_link(url)}" if _link(url) else "")
+        for headline, url in listed.news[:MAX_TOP_POSTS]
+    ]
+    if news:
+        blocks.append(_section(_escaped_clip("\n".join(news), MAX_SECTION_TEXT)))
+    meta = [f"since {_hhmm(listed.observed_at)}"]
+    link = _link(listed.url, "see the list")
+    if link:
+        meta.append(link)
+    blocks.append(_context(" · ".join(meta)))
     blocks.append(_actions(alert))
     return blocks
 
@@ -321,6 +361,8 @@ def alert_blocks(alert: Alert, *, window_minutes: int = 60) -> list[Block]:
         blocks = _trend_blocks(alert, alert.trend, window_minutes)
     elif alert.opportunity is not None:
         blocks = _opportunity_blocks(alert, alert.opportunity)
+    elif alert.listed is not None:
+        blocks = _listed_blocks(alert, alert.listed)
     else:
         blocks = [_section(_escaped_clip(alert.title, MAX_SECTION_TEXT)), _actions(alert)]
     if alert.handled_by is not None:
@@ -339,6 +381,9 @@ def alert_text(alert: Alert, *, window_minutes: int = 60) -> str:
         opp = alert.opportunity
         head = f"🎯 Open call: {escape_mrkdwn(_one_line(_opportunity_who(alert, opp)))}"
         text = f"{head} — {_escaped_clip(_one_line(opp.title or opp.text), 200)}"
+    elif alert.listed is not None:
+        where = alert.source_labels.get(alert.listed.source, alert.listed.source)
+        text = f"🔥 Trending on {escape_mrkdwn(where)}: {escape_mrkdwn(_one_line(alert.title))}"
     else:
         text = escape_mrkdwn(_one_line(alert.title))
     return truncate(text, FALLBACK_TEXT_CHARS)

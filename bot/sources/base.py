@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from detectors.records import ExternalTrend, Post
 
@@ -83,6 +83,7 @@ class Source(Protocol):
 StreamSink = Callable[[FetchResult], SourceState]
 
 
+@runtime_checkable
 class StreamSource(Source, Protocol):
     """A source that pushes (a websocket firehose) rather than being polled.
 
