@@ -22,7 +22,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -386,7 +386,8 @@ def cmd_sources(args: argparse.Namespace) -> int:
     now = datetime.now(UTC)
     for source in config.sources:
         state = states.get(source.id)
-        line = source_health_line(source.id, source.kind, state)
+        recent = store.count_posts(source=source.id, since=now - timedelta(hours=1))
+        line = source_health_line(source.id, source.kind, state, recent)
         if not source.enabled:
             line += " [disabled]"
         elif state and state.next_due and state.next_due > now:

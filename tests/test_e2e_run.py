@@ -237,6 +237,8 @@ def test_a_broken_feed_never_stops_the_others(
     )
     assert "nu (rss):" in sources.stdout
     assert "1 failures in a row" in sources.stdout
+    assert "nos (rss): last success" in sources.stdout
+    assert f"{len(feeds['nos'])} items in the last hour" in sources.stdout
 
 
 def test_slack_outage_keeps_alerts_for_the_next_cycle(

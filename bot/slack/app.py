@@ -83,7 +83,7 @@ def build_app(
         if not words:
             answer = trends_answer(store, clock(), window_minutes=window_minutes)
         elif words[0] in ("sources", "source", "bronnen"):
-            answer = sources_answer(store, config)
+            answer = sources_answer(store, config, clock())
         elif words[0] in ("help", "hulp", "?"):
             answer = help_answer()
         else:

@@ -11,7 +11,7 @@ the worker (`inhaker run`) writes the snapshot every minute, so a web process ca
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.config import Config
@@ -54,24 +54,29 @@ def trends_answer(store: Store, now: datetime, *, window_minutes: int = 60) -> A
     return Answer(text, blocks)
 
 
-def source_health_line(source_id: str, kind: str, state: SourceState | None) -> str:
+def source_health_line(
+    source_id: str, kind: str, state: SourceState | None, items_last_hour: int = 0
+) -> str:
     """One line of source health, shared by `/trends sources` and `inhaker sources`."""
     if state is None or state.last_polled_at is None:
         return f"{source_id} ({kind}): not polled yet"
     ok = state.last_success_at.strftime("%Y-%m-%d %H:%M UTC") if state.last_success_at else "never"
-    line = f"{source_id} ({kind}): last success {ok}, {state.items_last_poll} new last poll"
+    line = f"{source_id} ({kind}): last success {ok}, {items_last_hour} items in the last hour"
     if state.failures_in_a_row:
         line += f", {state.failures_in_a_row} failures in a row — {state.last_error}"
+    elif state.last_error:
+        line += f", last error {state.last_error_at:%Y-%m-%d %H:%M} UTC"
     if state.note:
         line += f" ({state.note})"
     return line
 
 
-def sources_answer(store: Store, config: Config) -> Answer:
+def sources_answer(store: Store, config: Config, now: datetime) -> Answer:
     states = store.all_source_states()
     lines = []
     for source in config.sources:
-        line = source_health_line(source.id, source.kind, states.get(source.id))
+        recent = store.count_posts(source=source.id, since=now - timedelta(hours=1))
+        line = source_health_line(source.id, source.kind, states.get(source.id), recent)
         icon = "⚪" if not source.enabled else ("🔴" if "failures" in line else "🟢")
         lines.append(f"{icon} {line}")
     body = "\n".join(lines) or "No sources configured in feeds.yaml."
