@@ -129,7 +129,8 @@ class RisingTermDetector:
             return False
         terms = terms_of(post.full_text)
         for tag in post.tags:
-            term = normalize_term(tag)
+            # A tag with a colon is a source's label ("hn:top", "velocity:high"), not a topic.
+            term = normalize_term(tag) if ":" not in tag else ""
             if term:
                 terms[term] = True
         if self.exclude_terms.intersection(terms):

@@ -150,3 +150,22 @@ def test_a_stream_in_which_no_term_repeats_never_alerts(size: int) -> None:
         word = "".join(chr(ord("a") + int(d)) for d in f"{i:04d}")
         detector.observe(post(i, f"uniek{word}", T0 + timedelta(seconds=i)))
     assert detector.findings(T0 + timedelta(seconds=size)) == []
+
+
+def test_source_labels_in_tags_are_not_topics() -> None:
+    detector = RisingTermDetector(
+        TrendParams(min_posts=2, min_authors=1, min_score=1, min_history=timedelta(0))
+    )
+    for i in range(5):
+        p = Post(
+            source="hn",
+            id=f"h{i}",
+            text=f"Verhaal {i} over iets anders {i * 7919}",
+            created_at=T0 + timedelta(minutes=i),
+            author=f"a{i}",
+            tags=("hn:top", "velocity:high", "opendata"),
+        )
+        detector.observe(p)
+    terms = {t for trend in detector.findings(T0 + timedelta(minutes=6)) for t in trend.terms}
+    assert "opendata" in terms
+    assert not {"hn:top", "top", "velocity:high", "velocity"} & terms
