@@ -277,13 +277,24 @@ class Store:
     # -- posts ----------------------------------------------------------------------------
 
     def add_posts(self, items: Iterable[Post], *, seen_at: datetime, backlog: bool) -> list[Post]:
-        """Insert posts not stored yet; return the ones that were new (in the given order)."""
+        """Insert posts not stored yet; return the ones that were new (in the given order).
+
+        A post stored before keeps its text and times; its reach and tags are refreshed, so a
+        story's current score and velocity labels are what `inhaker` shows.
+        """
         new: list[Post] = []
         with self._begin() as conn:
             existing = self._existing_ids(conn, items)
             for post in items:
                 uid = (post.source, post.id)
                 if uid in existing:
+                    if post.reach is not None:
+                        # Seen before: only its engagement moves (score, velocity labels).
+                        conn.execute(
+                            update(posts)
+                            .where(posts.c.source == post.source, posts.c.id == post.id)
+                            .values(reach=post.reach, tags=json.dumps(list(post.tags)))
+                        )
                     continue
                 existing.add(uid)
                 conn.execute(

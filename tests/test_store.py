@@ -131,3 +131,22 @@ def test_evidence_uids_find_the_right_post_when_feeds_share_ids(tmp_path: Path) 
     store.add_posts([nos, nu], seen_at=NOW, backlog=False)
     found = store.posts_by_uids([f"nu:{nos.id}", f"nos:{nos.id}", "nos:missing", "garbage"])
     assert [(p.source, p.text) for p in found] == [("nu", "ander bericht"), ("nos", "bericht 1")]
+
+
+def test_a_known_post_gets_its_engagement_refreshed_not_duplicated(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'x.db'}")
+    first = Post(source="hn", id="1", text="Open data", created_at=NOW, reach=5.0, tags=("hn:top",))
+    store.add_posts([first], seen_at=NOW, backlog=False)
+    later = Post(
+        source="hn",
+        id="1",
+        text="Open data (edited)",
+        created_at=NOW,
+        reach=120.0,
+        tags=("hn:top", "velocity:high"),
+    )
+    assert store.add_posts([later], seen_at=NOW, backlog=False) == []
+    (stored,) = store.posts_since(NOW - timedelta(hours=1))
+    assert stored.reach == 120.0
+    assert stored.tags == ("hn:top", "velocity:high")
+    assert stored.text == "Open data"
