@@ -151,10 +151,13 @@ def record(
     """
     backlog = state.polls == 0
     stored: list[Post] = []
+    history: list[Post] = []
     if result.ok and result.posts:
         stored = store.add_posts(result.posts, seen_at=now, backlog=backlog)
+    if result.ok and result.backlog:
+        history = store.add_posts(result.backlog, seen_at=now, backlog=True)
     if result.ok and result.signals:
-        store.add_external_trends(result.signals)
+        store.add_external_trends(result.signals, seen_at=now)
     store.save_source_state(_next_state(state, result, config.interval, now, len(stored)))
     if not result.ok:
         log.warning("poll failed: %s", result.error)
@@ -168,5 +171,10 @@ def record(
         f", {len(result.signals)} trending" if result.signals else "",
     )
     if backlog:
-        return PollOutcome(source_id, backlog=tuple(stored), not_modified=result.not_modified)
-    return PollOutcome(source_id, new_posts=tuple(stored), not_modified=result.not_modified)
+        return PollOutcome(source_id, backlog=(*stored, *history), not_modified=result.not_modified)
+    return PollOutcome(
+        source_id,
+        new_posts=tuple(stored),
+        backlog=tuple(history),
+        not_modified=result.not_modified,
+    )

@@ -149,7 +149,10 @@ external_trends = Table(
     Column("term", String(256), primary_key=True),
     Column("title", Text, nullable=False),
     Column("first_seen_at", UTCDateTime, nullable=False),
-    Column("observed_at", UTCDateTime, nullable=False, index=True),
+    Column("observed_at", UTCDateTime, nullable=False),
+    # When Inhaker last saw it on the list: "trending now" is measured from this, since a
+    # list's own date is when the trend started, however long it stays on the list.
+    Column("last_seen_at", UTCDateTime, nullable=False, index=True),
     Column("traffic", Float),
     Column("url", Text),
     Column("news", Text, nullable=False, default="[]"),
@@ -637,13 +640,16 @@ class Store:
 
     # -- external trend lists -------------------------------------------------------------
 
-    def add_external_trends(self, signals: Iterable[ExternalTrend]) -> None:
+    def add_external_trends(
+        self, signals: Iterable[ExternalTrend], *, seen_at: datetime | None = None
+    ) -> None:
         """Remember what a platform lists as trending; a term seen again is refreshed."""
         with self._begin() as conn:
             for signal in signals:
                 values = {
                     "title": signal.title,
                     "observed_at": signal.observed_at,
+                    "last_seen_at": seen_at or signal.observed_at,
                     "traffic": signal.traffic,
                     "url": signal.url,
                     "news": json.dumps([list(n) for n in signal.news], ensure_ascii=False),
@@ -667,11 +673,11 @@ class Store:
                     )
 
     def external_trends_since(self, since: datetime) -> list[ExternalTrend]:
-        """Trend-list entries seen at or after `since`, newest first."""
+        """Trend-list entries still on their list at or after `since`, most recent first."""
         query = (
             select(external_trends)
-            .where(external_trends.c.observed_at >= since)
-            .order_by(external_trends.c.observed_at.desc())
+            .where(external_trends.c.last_seen_at >= since)
+            .order_by(external_trends.c.last_seen_at.desc())
         )
         with self.engine.connect() as conn:
             return [

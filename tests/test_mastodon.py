@@ -314,6 +314,29 @@ def test_cursor_resume_across_polls_stores_every_status_once(
     assert store.source_state("ms").failures_in_a_row == 0
 
 
+def test_a_hashtag_added_later_starts_with_history_not_alerts(
+    fake: FakeMastodon, client: httpx.Client, tmp_path: Path
+) -> None:
+    """Adding a hashtag to a source that already runs must not alert on that tag's past."""
+    store = Store(f"sqlite:///{tmp_path / 'inhaker.db'}")
+    before = config(fake.base_url, hashtags=("elfstedentocht",), trends=False)
+    fake.add(*statuses(3, NOW - timedelta(hours=2)))
+    poll(build_source(before, client), before, store, NOW)
+
+    fake.add(*statuses(4, NOW - timedelta(minutes=20), tag="werkplek"))
+    after = config(fake.base_url, hashtags=("elfstedentocht", "werkplek"), trends=False)
+    outcome = poll(build_source(after, client), after, store, NOW + timedelta(minutes=5))
+    assert outcome.error is None
+    assert outcome.new_posts == ()
+    assert len(outcome.backlog) == 4
+    assert store.posts_to_check() == []  # never scored for alerts
+
+    fresh = statuses(2, NOW + timedelta(minutes=6), tag="werkplek")
+    fake.add(*fresh)
+    later = poll(build_source(after, client), after, store, NOW + timedelta(minutes=10))
+    assert sorted(p.id for p in later.new_posts) == sorted(s["id"] for s in fresh)
+
+
 def test_a_busy_timeline_is_read_a_bounded_number_of_pages_and_continued(
     fake: FakeMastodon, client: httpx.Client
 ) -> None:

@@ -304,6 +304,26 @@ def test_new_posts_between_polls_are_stored_once(
     assert last.headers["if-none-match"] == '"nl-2"'
 
 
+def test_a_subreddit_added_later_starts_with_history_not_alerts(
+    tmp_path: Path, feed_server: FeedServer, client: httpx.Client, limiter: SlidingWindowLimiter
+) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'inhaker.db'}")
+    serve_fixture(feed_server, "thenetherlands", "thenetherlands_new.xml", etag='"nl-1"')
+    serve_fixture(feed_server, "belgium", "belgium_new.xml", etag='"be-1"')
+    before = config(feed_server, "thenetherlands")
+    poll(RedditSource(before, client, limiter=limiter), before, store, NOW)
+
+    after = config(feed_server, "thenetherlands", "belgium")
+    added = poll(
+        RedditSource(after, client, limiter=limiter), after, store, NOW + timedelta(minutes=10)
+    )
+    assert added.error is None
+    assert added.new_posts == ()
+    assert added.backlog  # r/belgium's listing: stored as history
+    assert {p.tags for p in added.backlog} == {("belgium",)}
+    assert store.posts_to_check() == []  # nothing offered to the alert scorers
+
+
 # -- the request budget -------------------------------------------------------------------------
 
 

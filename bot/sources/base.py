@@ -53,6 +53,9 @@ class FetchResult:
     """
 
     posts: list[Post] = field(default_factory=list)
+    # Items from a part of the source read for the first time (a hashtag or subreddit added to
+    # feeds.yaml later): stored as history, never alerted, like a new source's first poll.
+    backlog: list[Post] = field(default_factory=list)
     signals: list[ExternalTrend] = field(default_factory=list)  # trend lists (not posts)
     etag: str | None = None
     last_modified: str | None = None

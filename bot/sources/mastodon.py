@@ -30,7 +30,7 @@ import logging
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -188,6 +188,7 @@ class MastodonSource:
         new_cursor = {key: cursor[key] for key, _, _, _ in plan if key in cursor}
         run = _Run(now=now, token=token)
         posts: dict[str, Post] = {}
+        backlog: dict[str, Post] = {}
         signals: dict[str, ExternalTrend] = {}
         parts_ok = 0
         skipped: list[str] = []
@@ -199,10 +200,13 @@ class MastodonSource:
             statuses, newest, problem = self._read_timeline(
                 what, path, params, cursor.get(key), run
             )
+            # A hashtag or timeline added after the source's first poll: its first page is
+            # history (stored, never alerted), like a new source's backlog.
+            first_read = key not in cursor and state.polls > 0
             for status in statuses:
                 post = self._status_post(status, now)
                 if post is not None:
-                    posts.setdefault(post.id, post)
+                    (backlog if first_read else posts).setdefault(post.id, post)
             if newest is not None:
                 new_cursor[key] = newest
             if problem is None:
@@ -226,9 +230,12 @@ class MastodonSource:
                 else:
                     run.problems.append(problem)
 
-        return self._result(
+        result = self._result(
             run, list(posts.values()), list(signals.values()), new_cursor, parts_ok, skipped
         )
+        if result.ok and backlog:
+            result = replace(result, backlog=[p for pid, p in backlog.items() if pid not in posts])
+        return result
 
     def _result(
         self,
@@ -281,6 +288,7 @@ class MastodonSource:
             return result
         return FetchResult(
             posts=result.posts,
+            backlog=result.backlog,
             signals=result.signals,
             cursor=result.cursor,
             error=error,

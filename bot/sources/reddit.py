@@ -257,12 +257,16 @@ class RedditSource:
             return self._all_failed(failed, skipped)
 
         posts: list[Post] = []
+        backlog: list[Post] = []
         seen: set[str] = set()
         for read in reads:
+            # A subreddit read for the first time after the source's first poll (added later,
+            # or skipped by the budget then): its listing is history, never alerted.
+            first_read = read.url not in cursor.validators and state.polls > 0
             for post in read.posts:
                 if post.id not in seen:
                     seen.add(post.id)
-                    posts.append(post)
+                    (backlog if first_read else posts).append(post)
 
         notes = [f"r/{r.subreddit}: {r.cause} — {r.todo}" for r in failed]
         retry_after: float | None = None
@@ -285,6 +289,7 @@ class RedditSource:
             log.info("reddit source %r: %s", self.id, note)
         return FetchResult(
             posts=posts,
+            backlog=backlog,
             cursor=new_cursor.dump(),
             not_modified=bool(reads) and all(r.not_modified for r in reads),
             retry_after=retry_after,
