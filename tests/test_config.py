@@ -47,7 +47,20 @@ def test_shipped_feeds_yaml_is_valid_and_useful() -> None:
     config = load_config(ROOT / "feeds.yaml")
     ids = {s.id for s in config.sources}
     assert {"nos", "nu", "emerce", "marketingfacts", "tweakers", "destandaard"} <= ids
-    assert all(s.url.startswith("https://") for s in config.sources)
+    kinds = {s.kind for s in config.sources}
+    assert kinds == {
+        "rss",
+        "mastodon",
+        "bluesky_jetstream",
+        "bluesky_trends",
+        "reddit",
+        "hackernews",
+        "google_trends",
+        "x_search",
+    }
+    # X costs money: it ships switched off.
+    assert all(not s.enabled for s in config.sources if s.kind == "x_search")
+    assert all(s.url.startswith("https://") for s in config.sources if s.kind == "rss")
     assert config.watch_terms
     assert config.exclude_terms
     assert config.slack_channel.startswith("#")
