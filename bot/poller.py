@@ -143,6 +143,8 @@ def record(
     state: SourceState,
     result: FetchResult,
     now: datetime,
+    *,
+    quiet: bool = False,
 ) -> PollOutcome:
     """Store what one fetch (or one stream batch) brought and save the source's new state.
 
@@ -162,7 +164,9 @@ def record(
     if not result.ok:
         log.warning("poll failed: %s", result.error)
         return PollOutcome(source_id, error=result.error)
-    log.info(
+    # A stream records a batch every second; one line per batch would drown the log.
+    log.log(
+        logging.DEBUG if quiet else logging.INFO,
         "polled %s: %d items, %d new%s%s",
         source_id,
         len(result.posts),

@@ -115,7 +115,8 @@ class Runner:
         def sink(result: FetchResult) -> SourceState:
             now = self.clock()
             state = self.store.source_state(source_id)
-            self._ingest(record(source_id, config, self.store, state, result, now), now)
+            outcome = record(source_id, config, self.store, state, result, now, quiet=True)
+            self._ingest(outcome, now)
             return self.store.source_state(source_id)
 
         return sink

@@ -93,8 +93,9 @@ class StreamSource(Source, Protocol):
     `fetch` still exists for `inhaker run --once`: a bounded read (connect, read from the saved
     cursor for a few seconds, disconnect). `stream` is for `inhaker run`: read until `stop` is
     set, hand each batch to `sink` (which stores it and returns the new state, whose cursor is
-    where a reconnect resumes), reconnect with backoff and fail over across endpoints. It must
-    return promptly once `stop` is set, and never raise for network trouble.
+    where a reconnect resumes), reconnect with backoff and fail over across endpoints. When no
+    endpoint answers it hands the sink a `FetchResult` with `error` set, so source health shows
+    it. It must return promptly once `stop` is set, and never raise for network trouble.
     """
 
     def stream(self, state: SourceState, sink: StreamSink, stop: threading.Event) -> None: ...
