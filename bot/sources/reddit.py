@@ -60,15 +60,19 @@ from bot.sources.base import FetchResult, SourceState
 
 # The RSS adapter's feedparser helpers, reused as they are (they are module-private there; see
 # the report/dev notes: they would be better as a public bot/sources/feedparse.py).
-from bot.sources.rss import ACCEPT, MAX_TEXT_CHARS
-from bot.sources.rss import _created_at as feed_created_at
-from bot.sources.rss import _detail as feed_detail
-from bot.sources.rss import _detail_text as feed_detail_text
-from bot.sources.rss import _is_broken as feed_is_broken
-from bot.sources.rss import _lang as primary_lang
-from bot.sources.rss import _not_a_feed_cause as not_a_feed_cause
-from bot.sources.rss import _parser_headers as feed_parser_headers
-from bot.sources.rss import _str as clean_str
+# The feed helpers RSS uses too: one way to read dates, text and broken feeds.
+from bot.sources.rss import (
+    ACCEPT,
+    MAX_TEXT_CHARS,
+    clean_str,
+    feed_created_at,
+    feed_detail,
+    feed_detail_text,
+    feed_is_broken,
+    feed_parser_headers,
+    not_a_feed_cause,
+    primary_lang,
+)
 from detectors.records import Post
 
 log = logging.getLogger(__name__)

@@ -166,7 +166,7 @@ class RssSource:
         try:
             parsed = feedparser.parse(
                 response.content,
-                response_headers=_parser_headers(response),
+                response_headers=feed_parser_headers(response),
                 # Sanitizing is wasted work: we keep text only, never HTML.
                 sanitize_html=False,
                 resolve_relative_uris=False,
@@ -182,7 +182,7 @@ class RssSource:
 
         entries = parsed.get("entries") or []
         feed = parsed.get("feed") or {}
-        feed_lang = _lang(feed.get("language")) or _lang(self.config.lang)
+        feed_lang = primary_lang(feed.get("language")) or primary_lang(self.config.lang)
         posts: list[Post] = []
         seen: set[str] = set()
         for entry in entries:
@@ -197,13 +197,13 @@ class RssSource:
             seen.add(post.id)
             posts.append(post)
 
-        broken = _is_broken(parsed)
+        broken = feed_is_broken(parsed)
         if not posts and (broken or not parsed.get("version")):
             # Nothing usable and the document is not a (well-formed) feed. Many real feeds are
             # slightly broken, so this only fails when nothing could be recovered.
             return self._failed(
                 state,
-                f"not a feed ({_not_a_feed_cause(response, parsed)})",
+                f"not a feed ({not_a_feed_cause(response, parsed)})",
                 "check the URL points at an RSS/Atom feed",
                 status=status,
             )
@@ -258,13 +258,13 @@ class RssSource:
     # -----------------------------------------------------------------------------------------
 
     def _to_post(self, entry: dict[str, Any], feed_lang: str | None, now: datetime) -> Post | None:
-        title = _detail_text(entry, "title")
+        title = feed_detail_text(entry, "title")
         text = _body_text(entry)
         if len(text) > MAX_TEXT_CHARS:
             text = text[:MAX_TEXT_CHARS].rstrip() + "…"
-        link = _str(entry.get("link"))
+        link = clean_str(entry.get("link"))
 
-        post_id = _str(entry.get("id")) or link
+        post_id = clean_str(entry.get("id")) or link
         if not post_id:
             # Without guid or link, the title is the most stable thing an item has; hash it so a
             # changed body does not look like a new item.
@@ -280,15 +280,15 @@ class RssSource:
             )
 
         lang = (
-            _lang(_detail(entry, "summary_detail").get("language"))
-            or _lang(_detail(entry, "title_detail").get("language"))
+            primary_lang(feed_detail(entry, "summary_detail").get("language"))
+            or primary_lang(feed_detail(entry, "title_detail").get("language"))
             or feed_lang
         )
         return Post(
             source=self.id,
             id=post_id,
             text=text,
-            created_at=_created_at(entry, now),
+            created_at=feed_created_at(entry, now),
             author=_author(entry),
             url=link,
             title=title,
@@ -327,7 +327,7 @@ class RssSource:
 # Small helpers on feedparser's dictionaries (FeedParserDict, a dict subclass).
 
 
-def _parser_headers(response: CappedResponse) -> dict[str, str]:
+def feed_parser_headers(response: CappedResponse) -> dict[str, str]:
     # feedparser looks headers up by lowercase name in a plain dict.
     headers = {name: response.headers[name] for name in _PARSER_HEADERS if name in response.headers}
     # Without a Content-Type, feedparser assumes ISO-8859-1 when any header is present; XML's own
@@ -339,7 +339,7 @@ def _parser_headers(response: CappedResponse) -> dict[str, str]:
     return headers
 
 
-def _is_broken(parsed: Mapping[str, Any]) -> bool:
+def feed_is_broken(parsed: Mapping[str, Any]) -> bool:
     """True when feedparser flagged a real syntax problem, not just an encoding/media-type note.
 
     feedparser also sets `bozo` when it had to guess the encoding or the server sent a non-XML
@@ -354,7 +354,7 @@ def _is_broken(parsed: Mapping[str, Any]) -> bool:
     return not soft
 
 
-def _not_a_feed_cause(response: CappedResponse, parsed: Mapping[str, Any]) -> str:
+def not_a_feed_cause(response: CappedResponse, parsed: Mapping[str, Any]) -> str:
     if not response.content.strip():
         return "the response is empty"
     parts: list[str] = []
@@ -374,29 +374,29 @@ def _not_a_feed_cause(response: CappedResponse, parsed: Mapping[str, Any]) -> st
     return "; ".join(parts)
 
 
-def _str(value: object) -> str | None:
+def clean_str(value: object) -> str | None:
     if isinstance(value, str):
         value = value.strip()
         return value or None
     return None
 
 
-def _detail(entry: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+def feed_detail(entry: Mapping[str, Any], key: str) -> Mapping[str, Any]:
     value = entry.get(key)
     return value if isinstance(value, Mapping) else {}
 
 
-def _detail_text(entry: Mapping[str, Any], key: str) -> str | None:
+def feed_detail_text(entry: Mapping[str, Any], key: str) -> str | None:
     value = entry.get(key)
     if not isinstance(value, str) or not value.strip():
         return None
-    kind = _detail(entry, f"{key}_detail").get("type") or "text/html"
+    kind = feed_detail(entry, f"{key}feed_detail").get("type") or "text/html"
     text = plain_text(value) if kind == "text/plain" else html_to_text(value)
     return text or None
 
 
 def _body_text(entry: Mapping[str, Any]) -> str:
-    summary = _detail_text(entry, "summary")
+    summary = feed_detail_text(entry, "summary")
     if summary:
         return summary
     # Atom entries and some RSS items only carry <content> / <content:encoded>.
@@ -412,7 +412,7 @@ def _body_text(entry: Mapping[str, Any]) -> str:
     return ""
 
 
-def _created_at(entry: dict[str, Any], now: datetime) -> datetime:
+def feed_created_at(entry: dict[str, Any], now: datetime) -> datetime:
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
         # dict.get, not entry.get: FeedParserDict answers a missing "updated_parsed" with
         # "published_parsed" and a DeprecationWarning.
@@ -430,10 +430,10 @@ def _created_at(entry: dict[str, Any], now: datetime) -> datetime:
 
 
 def _author(entry: Mapping[str, Any]) -> str | None:
-    name = _str(_detail(entry, "author_detail").get("name"))
+    name = clean_str(feed_detail(entry, "author_detail").get("name"))
     if name:
         return plain_text(name)
-    author = _str(entry.get("author"))
+    author = clean_str(entry.get("author"))
     return plain_text(html_to_text(author)) if author else None
 
 
@@ -442,7 +442,7 @@ def _tags(entry: Mapping[str, Any]) -> tuple[str, ...]:
     for tag in entry.get("tags") or ():
         if not isinstance(tag, Mapping):
             continue
-        term = _str(tag.get("term")) or _str(tag.get("label"))
+        term = clean_str(tag.get("term")) or clean_str(tag.get("label"))
         if term:
             term = plain_text(term)
             if term and term not in terms:
@@ -450,9 +450,9 @@ def _tags(entry: Mapping[str, Any]) -> tuple[str, ...]:
     return tuple(terms)
 
 
-def _lang(value: object) -> str | None:
+def primary_lang(value: object) -> str | None:
     """'nl-NL' -> 'nl': the primary subtag is what tokenizers and stopword lists key on."""
-    text = _str(value)
+    text = clean_str(value)
     if not text:
         return None
     primary = text.replace("_", "-").split("-", 1)[0].strip().lower()
