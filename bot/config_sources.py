@@ -15,7 +15,14 @@ import re
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -94,6 +101,14 @@ class MastodonSourceModel(SourceBase):
     trends: bool = True
     token_env: EnvName | None = None  # name of the variable holding an access token
     limit: Annotated[int, Field(ge=1, le=40)] = 40
+
+    @model_validator(mode="after")
+    def _reads_something(self) -> MastodonSourceModel:
+        if not self.hashtags and self.timeline == "none" and not self.trends:
+            raise ValueError(
+                "reads nothing: add hashtags, set timeline: public or local, or set trends: true"
+            )
+        return self
 
 
 DEFAULT_JETSTREAM_ENDPOINTS = [

@@ -208,3 +208,15 @@ def test_detection_spans_must_hold_a_bucket() -> None:
     found = problems_of("detection:\n  bucket: 10m\n  window: 5m\n")
     assert len(found) == 1
     assert found[0].startswith("feeds.yaml:1: detection: window and baseline must each be")
+
+
+def test_a_mastodon_source_that_reads_nothing_is_rejected() -> None:
+    found = problems_of(
+        "sources:\n  - id: m\n    kind: mastodon\n    instance: https://mastodon.social\n"
+        "    trends: false\n"
+    )
+    assert len(found) == 1
+    assert found[0].startswith(
+        "feeds.yaml:2: sources[0]: reads nothing: add hashtags, set timeline: public or local, "
+        "or set trends: true"
+    )

@@ -438,7 +438,9 @@ def test_remaining_zero_stops_requests_and_waits_for_the_reset(
     fake.remaining = 300
     later = poll(src, cfg, store, NOW + timedelta(minutes=3))
     assert later.error is None
-    assert sorted(p.tags[0] for p in later.new_posts) == ["c", "c"]
+    # #c was never read before: its first page is history (stored, never alerted).
+    assert later.new_posts == ()
+    assert sorted(p.tags[0] for p in later.backlog) == ["c", "c"]
     assert json.loads(store.source_state("ms").cursor or "").keys() == {"tag:a", "tag:b", "tag:c"}
     assert store.source_state("ms").note is None
     assert {t.term for t in store.external_trends_since(NOW)} == {
@@ -532,7 +534,7 @@ def test_one_broken_part_keeps_the_others_and_leaves_a_note(
 ) -> None:
     fake.add(*statuses(3, NOW - timedelta(hours=1), tag="werkplek"))
     fake.override("/api/v1/timelines/tag/nederland", b"[{")
-    state = SourceState("ms", cursor='{"tag:nederland":"42"}', polls=3)
+    state = SourceState("ms", cursor='{"tag:nederland":"42","tag:werkplek":"1"}', polls=3)
     result = source(fake.base_url, client, hashtags=("nederland", "werkplek")).fetch(state, NOW)
     assert result.ok, result.error
     assert len(result.posts) == 3
@@ -754,7 +756,9 @@ def test_a_corrupt_saved_cursor_starts_afresh(fake: FakeMastodon, client: httpx.
     state = SourceState("ms", cursor="not json", polls=4)
     result = source(fake.base_url, client, hashtags=("a",)).fetch(state, NOW)
     assert result.ok, result.error
-    assert len(result.posts) == 2
+    # Without a usable cursor nothing says what is new: the page is history, never alerted.
+    assert result.posts == []
+    assert len(result.backlog) == 2
     assert "min_id" not in fake.requests[0].query
 
 
