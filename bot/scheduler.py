@@ -39,7 +39,9 @@ from bot.store import Store
 log = logging.getLogger(__name__)
 
 TICK_SECONDS = 60
-POLL_WORKERS = 8
+# Polls are I/O-bound; enough threads that a few slow hosts (each bounded by its timeouts)
+# cannot hold up the other sources.
+POLL_WORKERS = 16
 # A stream that stayed up this long was healthy: if it ends, restart it at once.
 STREAM_HEALTHY_SECONDS = 60.0
 STREAM_MAX_PAUSE_SECONDS = 300.0
