@@ -181,7 +181,13 @@ def cmd_run(args: argparse.Namespace) -> int:
                 tick = report.tick
                 print(
                     f"cycle done: {len(report.polls)} sources polled ({len(failed)} failed), "
-                    f"{report.new_posts} new posts, "
+                    f"{report.new_posts} new posts"
+                    + (
+                        f" ({report.history_posts} more stored as history)"
+                        if report.history_posts
+                        else ""
+                    )
+                    + ", "
                     f"{len(tick.decisions) if tick else 0} alerts queued, "
                     f"{tick.delivery.sent if tick else 0} sent",
                     file=sys.stderr,
@@ -386,8 +392,14 @@ def cmd_sources(args: argparse.Namespace) -> int:
     now = datetime.now(UTC)
     for source in config.sources:
         state = states.get(source.id)
-        recent = store.count_posts(source=source.id, since=now - timedelta(hours=1))
-        line = source_health_line(source.id, source.kind, state, recent)
+        hour_ago = now - timedelta(hours=1)
+        line = source_health_line(
+            source.id,
+            source.kind,
+            state,
+            store.count_posts(source=source.id, since=hour_ago),
+            store.count_external_trends(source.id, hour_ago),
+        )
         if not source.enabled:
             line += " [disabled]"
         elif state and state.next_due and state.next_due > now:

@@ -60,6 +60,11 @@ class CycleReport:
     def new_posts(self) -> int:
         return sum(len(p.new_posts) for p in self.polls)
 
+    @property
+    def history_posts(self) -> int:
+        """Posts stored as history (a source's or a part's first read), never alerted."""
+        return sum(len(p.backlog) for p in self.polls)
+
 
 class Runner:
     """Everything `inhaker run` does, without the process concerns."""

@@ -672,6 +672,16 @@ class Store:
                         )
                     )
 
+    def count_external_trends(self, source: str, since: datetime) -> int:
+        """Entries of a source's trend list seen on it at or after `since`."""
+        query = (
+            select(func.count())
+            .select_from(external_trends)
+            .where(external_trends.c.source == source, external_trends.c.last_seen_at >= since)
+        )
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
     def external_trends_since(self, since: datetime) -> list[ExternalTrend]:
         """Trend-list entries still on their list at or after `since`, most recent first."""
         query = (

@@ -55,13 +55,19 @@ def trends_answer(store: Store, now: datetime, *, window_minutes: int = 60) -> A
 
 
 def source_health_line(
-    source_id: str, kind: str, state: SourceState | None, items_last_hour: int = 0
+    source_id: str,
+    kind: str,
+    state: SourceState | None,
+    items_last_hour: int = 0,
+    trending_last_hour: int = 0,
 ) -> str:
     """One line of source health, shared by `/trends sources` and `inhaker sources`."""
     if state is None or state.last_polled_at is None:
         return f"{source_id} ({kind}): not polled yet"
     ok = state.last_success_at.strftime("%Y-%m-%d %H:%M UTC") if state.last_success_at else "never"
     line = f"{source_id} ({kind}): last success {ok}, {items_last_hour} items in the last hour"
+    if trending_last_hour:
+        line += f", {trending_last_hour} trending topics listed"
     if state.failures_in_a_row:
         line += f", {state.failures_in_a_row} failures in a row — {state.last_error}"
     elif state.last_error:
@@ -75,8 +81,14 @@ def sources_answer(store: Store, config: Config, now: datetime) -> Answer:
     states = store.all_source_states()
     lines = []
     for source in config.sources:
-        recent = store.count_posts(source=source.id, since=now - timedelta(hours=1))
-        line = source_health_line(source.id, source.kind, states.get(source.id), recent)
+        hour_ago = now - timedelta(hours=1)
+        line = source_health_line(
+            source.id,
+            source.kind,
+            states.get(source.id),
+            store.count_posts(source=source.id, since=hour_ago),
+            store.count_external_trends(source.id, hour_ago),
+        )
         icon = "⚪" if not source.enabled else ("🔴" if "failures" in line else "🟢")
         lines.append(f"{icon} {line}")
     body = "\n".join(lines) or "No sources configured in feeds.yaml."
