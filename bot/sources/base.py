@@ -17,7 +17,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
+import httpx
+
+from bot.http import make_client
 from detectors.records import ExternalTrend, Post
+
+# The "what to do" of an error no adapter expected: it is our bug, not the user's setup.
+BUG_TODO = "this is a bug in Inhaker; the log has the details, please report it"
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,3 +105,19 @@ class StreamSource(Source, Protocol):
     """
 
     def stream(self, state: SourceState, sink: StreamSink, stop: threading.Event) -> None: ...
+
+
+class OwnsHttpClient:
+    """For HTTP adapters: use the runner's shared client, or make one that `close` releases."""
+
+    _client: httpx.Client
+    _owns_client: bool
+
+    def _use_client(self, client: httpx.Client | None) -> None:
+        self._owns_client = client is None
+        self._client = client if client is not None else make_client()
+
+    def close(self) -> None:
+        """Close the HTTP client if this source created it (a shared client is left alone)."""
+        if self._owns_client:
+            self._client.close()

@@ -35,10 +35,9 @@ from bot.http import (
     DeadlineExceededError,
     fetch_capped,
     format_seconds,
-    make_client,
     parse_retry_after,
 )
-from bot.sources.base import FetchResult, SourceState
+from bot.sources.base import BUG_TODO, FetchResult, OwnsHttpClient, SourceState
 from detectors.records import ExternalTrend
 from detectors.text import normalize_term
 
@@ -51,7 +50,7 @@ WEB_APP = "https://bsky.app"
 MAX_LIMIT = 25  # the lexicon's maximum
 
 
-class BlueskyTrendsSource:
+class BlueskyTrendsSource(OwnsHttpClient):
     """Bluesky's trending topics. Thread-safe as long as the shared httpx.Client is."""
 
     kind: str = KIND
@@ -71,13 +70,7 @@ class BlueskyTrendsSource:
         self.base_url = str(base).strip().rstrip("/")
         self.limit = max(1, min(int(options.get("limit") or 10), MAX_LIMIT))
         self.max_bytes = max_bytes
-        self._owns_client = client is None
-        self._client = client if client is not None else make_client()
-
-    def close(self) -> None:
-        """Close the HTTP client if this source created it (a shared client is left alone)."""
-        if self._owns_client:
-            self._client.close()
+        self._use_client(client)
 
     @property
     def url(self) -> str:
@@ -93,7 +86,7 @@ class BlueskyTrendsSource:
             log.exception("bluesky_trends source %r: unexpected error", self.id)
             return self._failed(
                 f"unexpected error ({type(exc).__name__}: {exc})",
-                "this is a bug in Inhaker; the log has the details, please report it",
+                BUG_TODO,
             )
 
     def _fetch(self, now: datetime) -> FetchResult:

@@ -43,10 +43,9 @@ from bot.http import (
     DeadlineExceededError,
     fetch_capped,
     format_seconds,
-    make_client,
     parse_retry_after,
 )
-from bot.sources.base import FetchResult, SourceState
+from bot.sources.base import BUG_TODO, FetchResult, OwnsHttpClient, SourceState
 from bot.sources.rss import FUTURE_TOLERANCE
 from detectors.records import ExternalTrend
 from detectors.text import normalize_term
@@ -81,7 +80,7 @@ class UnsafeXMLError(ValueError):
     """The document declares a DTD or entities; refused before anything is expanded."""
 
 
-class GoogleTrendsSource:
+class GoogleTrendsSource(OwnsHttpClient):
     """One `kind: google_trends` entry (one country). Thread-safe if the client is."""
 
     kind: str = KIND
@@ -100,13 +99,7 @@ class GoogleTrendsSource:
         template = config.url or DEFAULT_URL
         self.url = template.replace("{geo}", quote(self.geo))
         self.max_bytes = max_bytes
-        self._owns_client = client is None
-        self._client = client if client is not None else make_client()
-
-    def close(self) -> None:
-        """Close the HTTP client if this source created it (a shared client is left alone)."""
-        if self._owns_client:
-            self._client.close()
+        self._use_client(client)
 
     # -----------------------------------------------------------------------------------------
 
@@ -119,7 +112,7 @@ class GoogleTrendsSource:
             return self._failed(
                 state,
                 f"unexpected error ({type(exc).__name__}: {exc})",
-                "this is a bug in Inhaker; the log has the details, please report it",
+                BUG_TODO,
             )
 
     def _fetch(self, state: SourceState, now: datetime) -> FetchResult:

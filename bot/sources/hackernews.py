@@ -61,10 +61,9 @@ from bot.http import (
     DeadlineExceededError,
     fetch_capped,
     format_seconds,
-    make_client,
     parse_retry_after,
 )
-from bot.sources.base import FetchResult, SourceState
+from bot.sources.base import BUG_TODO, FetchResult, OwnsHttpClient, SourceState
 from detectors.records import Post
 
 log = logging.getLogger(__name__)
@@ -171,7 +170,7 @@ class _Cursor:
         return points_rate, comments_rate
 
 
-class HackerNewsSource:
+class HackerNewsSource(OwnsHttpClient):
     """A configured Hacker News source. Thread-safe as long as the shared httpx.Client is."""
 
     kind: str = "hackernews"
@@ -200,13 +199,7 @@ class HackerNewsSource:
             if cleaned and cleaned.casefold() not in {t.casefold() for t in terms}:
                 terms.append(cleaned)
         self.watch_terms = tuple(terms)
-        self._owns_client = client is None
-        self._client = client if client is not None else make_client()
-
-    def close(self) -> None:
-        """Close the HTTP client if this source created it (a shared client is left alone)."""
-        if self._owns_client:
-            self._client.close()
+        self._use_client(client)
 
     # -----------------------------------------------------------------------------------------
 
@@ -219,7 +212,7 @@ class HackerNewsSource:
             return FetchResult(
                 error=self._message(
                     f"unexpected error ({type(exc).__name__}: {exc})",
-                    "this is a bug in Inhaker; the log has the details, please report it",
+                    BUG_TODO,
                 )
             )
 

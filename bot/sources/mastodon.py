@@ -48,10 +48,9 @@ from bot.http import (
     DeadlineExceededError,
     fetch_capped,
     format_seconds,
-    make_client,
     parse_retry_after,
 )
-from bot.sources.base import FetchResult, SourceState
+from bot.sources.base import BUG_TODO, FetchResult, OwnsHttpClient, SourceState
 from detectors.records import ExternalTrend, Post
 from detectors.text import normalize_term
 
@@ -111,7 +110,7 @@ class _Run:
         return self.remaining is not None and self.remaining <= 0
 
 
-class MastodonSource:
+class MastodonSource(OwnsHttpClient):
     """One Mastodon instance from feeds.yaml. Thread-safe as long as the shared client is."""
 
     kind: str = KIND
@@ -142,13 +141,7 @@ class MastodonSource:
         self.limit = max(1, min(int(options.get("limit") or MAX_STATUS_LIMIT), MAX_STATUS_LIMIT))
         self.max_bytes = max_bytes
         self.max_pages = max(1, max_pages)
-        self._owns_client = client is None
-        self._client = client if client is not None else make_client()
-
-    def close(self) -> None:
-        """Close the HTTP client if this source created it (a shared client is left alone)."""
-        if self._owns_client:
-            self._client.close()
+        self._use_client(client)
 
     # -----------------------------------------------------------------------------------------
 
@@ -162,7 +155,7 @@ class MastodonSource:
             log.exception("mastodon source %r: unexpected error", self.id)
             text = (
                 f"{KIND} source '{self.id}': unexpected error ({type(exc).__name__}: {exc}) — "
-                "this is a bug in Inhaker; the log has the details, please report it"
+                + BUG_TODO
             )
             return self._scrubbed(FetchResult(error=text), token)
 

@@ -52,11 +52,10 @@ from bot.http import (
     DeadlineExceededError,
     fetch_capped,
     format_seconds,
-    make_client,
     parse_retry_after,
 )
 from bot.ratelimit import SlidingWindowLimiter
-from bot.sources.base import FetchResult, SourceState
+from bot.sources.base import BUG_TODO, FetchResult, OwnsHttpClient, SourceState
 
 # The RSS adapter's feedparser helpers, reused as they are (they are module-private there; see
 # the report/dev notes: they would be better as a public bot/sources/feedparse.py).
@@ -167,7 +166,7 @@ class _Read:
         return self.cause is not None
 
 
-class RedditSource:
+class RedditSource(OwnsHttpClient):
     """Configured subreddits of one `kind: reddit` entry. Thread-safe if the client is."""
 
     kind: str = KIND
@@ -189,13 +188,7 @@ class RedditSource:
         self.base_url = str(options.get("base_url") or DEFAULT_BASE_URL).rstrip("/")
         self.max_bytes = max_bytes
         self.limiter = limiter if limiter is not None else REDDIT_LIMITER
-        self._owns_client = client is None
-        self._client = client if client is not None else make_client()
-
-    def close(self) -> None:
-        """Close the HTTP client if this source created it (a shared client is left alone)."""
-        if self._owns_client:
-            self._client.close()
+        self._use_client(client)
 
     def listing_url(self, subreddit: str) -> str:
         return f"{self.base_url}/r/{subreddit}/{self.listing}/.rss"
@@ -211,7 +204,7 @@ class RedditSource:
             return FetchResult(
                 error=self._message(
                     f"unexpected error ({type(exc).__name__}: {exc})",
-                    "this is a bug in Inhaker; the log has the details, please report it",
+                    BUG_TODO,
                 )
             )
 

@@ -37,10 +37,9 @@ from bot.http import (
     DeadlineExceededError,
     fetch_capped,
     format_seconds,
-    make_client,
     parse_retry_after,
 )
-from bot.sources.base import FetchResult, SourceState
+from bot.sources.base import BUG_TODO, FetchResult, OwnsHttpClient, SourceState
 from detectors.records import Post
 
 log = logging.getLogger(__name__)
@@ -60,7 +59,7 @@ MAX_TEXT_CHARS = 20_000
 _PARSER_HEADERS = ("content-type", "content-language")
 
 
-class RssSource:
+class RssSource(OwnsHttpClient):
     """A configured RSS/Atom feed. Thread-safe as long as the shared httpx.Client is."""
 
     kind: str = "rss"
@@ -76,13 +75,7 @@ class RssSource:
         self.id = config.id
         self.config = config
         self.max_bytes = max_bytes
-        self._owns_client = client is None
-        self._client = client if client is not None else make_client()
-
-    def close(self) -> None:
-        """Close the HTTP client if this source created it (a shared client is left alone)."""
-        if self._owns_client:
-            self._client.close()
+        self._use_client(client)
 
     # -----------------------------------------------------------------------------------------
 
@@ -97,7 +90,7 @@ class RssSource:
             return self._failed(
                 state,
                 f"unexpected error ({type(exc).__name__}: {exc})",
-                "this is a bug in Inhaker; the log has the details, please report it",
+                BUG_TODO,
             )
 
     def _fetch(self, state: SourceState, now: datetime) -> FetchResult:

@@ -58,10 +58,9 @@ from bot.http import (
     DeadlineExceededError,
     fetch_capped,
     format_seconds,
-    make_client,
     parse_retry_after,
 )
-from bot.sources.base import FetchResult, SourceState
+from bot.sources.base import BUG_TODO, FetchResult, OwnsHttpClient, SourceState
 from detectors.records import Post
 
 log = logging.getLogger(__name__)
@@ -146,7 +145,7 @@ class _Walk:
     retry_after: float | None = None
 
 
-class XSearchSource:
+class XSearchSource(OwnsHttpClient):
     """A configured X recent search. Thread-safe as long as the shared httpx.Client is."""
 
     kind: str = "x_search"
@@ -168,13 +167,7 @@ class XSearchSource:
         self.max_results = min(100, max(MIN_PAGE, int(options.get("max_results", 100))))
         self.base_url = str(options.get("base_url") or DEFAULT_BASE_URL).rstrip("/")
         self.max_pages = max(1, max_pages)
-        self._owns_client = client is None
-        self._client = client if client is not None else make_client()
-
-    def close(self) -> None:
-        """Close the HTTP client if this source created it (a shared client is left alone)."""
-        if self._owns_client:
-            self._client.close()
+        self._use_client(client)
 
     # -----------------------------------------------------------------------------------------
 
@@ -189,7 +182,7 @@ class XSearchSource:
             return FetchResult(
                 error=self._message(
                     f"unexpected error ({detail})",
-                    "this is a bug in Inhaker; the log has the details, please report it",
+                    BUG_TODO,
                 )
             )
 
