@@ -50,6 +50,7 @@ from bot.http import (
     BodyTooLargeError,
     CappedResponse,
     DeadlineExceededError,
+    conditional_headers,
     fetch_capped,
     format_seconds,
     parse_retry_after,
@@ -339,14 +340,10 @@ class RedditSource(OwnsHttpClient):
     ) -> _Read:
         read = _Read(subreddit, url, validators=validators)
         etag, modified = validators
-        headers = {"Accept": ACCEPT}
+        headers = conditional_headers(ACCEPT, etag, modified)
         if _generic_user_agent(self._client.headers.get("user-agent")):
             # Reddit answers generic library User-Agents with 429s; never send one.
             headers["User-Agent"] = USER_AGENT
-        if etag:
-            headers["If-None-Match"] = etag
-        if modified:
-            headers["If-Modified-Since"] = modified
 
         try:
             response = fetch_capped(self._client, url, headers, self.max_bytes)

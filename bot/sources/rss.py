@@ -35,6 +35,7 @@ from bot.http import (
     BodyTooLargeError,
     CappedResponse,
     DeadlineExceededError,
+    conditional_headers,
     fetch_capped,
     format_seconds,
     parse_retry_after,
@@ -94,11 +95,7 @@ class RssSource(OwnsHttpClient):
             )
 
     def _fetch(self, state: SourceState, now: datetime) -> FetchResult:
-        headers = {"Accept": ACCEPT}
-        if state.etag:
-            headers["If-None-Match"] = state.etag
-        if state.last_modified:
-            headers["If-Modified-Since"] = state.last_modified
+        headers = conditional_headers(ACCEPT, state.etag, state.last_modified)
 
         try:
             response = fetch_capped(self._client, self.config.url, headers, self.max_bytes)
