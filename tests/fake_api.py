@@ -230,6 +230,11 @@ class FakeApi:
         """Requests answered by the route registered as `route` (a path or a pattern)."""
         return [r for r in self.requests if r.route == route]
 
+    def in_flight(self, route: str) -> int:
+        """Requests to `route` still being answered right now (a delayed reply, for instance)."""
+        with self._lock:
+            return self._in_flight.get(route, 0)
+
     def max_in_flight(self, route: str) -> int:
         """The most requests to `route` that were being answered at the same time."""
         with self._lock:
