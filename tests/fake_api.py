@@ -26,6 +26,8 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from tests.local_server import ServerThread
+
 JSON_TYPE = "application/json; charset=utf-8"
 
 
@@ -143,25 +145,17 @@ class FakeApi:
         self._stopping = threading.Event()
         self._server = _Server(("127.0.0.1", 0), _RequestHandler)
         self._server.owner = self
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="fake-api",
-            daemon=True,
-        )
+        self._serving = ServerThread(self._server, "fake-api")
 
     # -- lifecycle --------------------------------------------------------------------------
 
     def start(self) -> FakeApi:
-        self._thread.start()
+        self._serving.start()
         return self
 
     def stop(self) -> None:
         self._stopping.set()  # wakes handlers waiting out a delay
-        if self._thread.is_alive():
-            self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        self._serving.stop()
 
     def __enter__(self) -> FakeApi:
         return self.start()

@@ -26,6 +26,8 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
+from tests.local_server import ServerThread
+
 JSON_TYPE = "application/json; charset=utf-8"
 
 
@@ -169,17 +171,12 @@ class FakeMastodon:
         self._lock = threading.Lock()
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.owner = self
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="fake-mastodon",
-            daemon=True,
-        )
+        self._serving = ServerThread(self._server, "fake-mastodon")
 
     # -- lifecycle ------------------------------------------------------------------------
 
     def __enter__(self) -> FakeMastodon:
-        self._thread.start()
+        self._serving.start()
         return self
 
     def __exit__(
@@ -188,10 +185,7 @@ class FakeMastodon:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._thread.is_alive():
-            self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        self._serving.stop()
 
     @property
     def base_url(self) -> str:

@@ -21,6 +21,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from tests.local_server import ServerThread
+
 RSS_TYPE = "application/rss+xml; charset=utf-8"
 NOT_FOUND_BODY = b"<html><body><h1>404 Not Found</h1></body></html>"
 
@@ -158,25 +160,17 @@ class FeedServer:
         self._stopping = threading.Event()
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.owner = self
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="feed-server",
-            daemon=True,
-        )
+        self._serving = ServerThread(self._server, "feed-server")
 
     # -- lifecycle --------------------------------------------------------------------------
 
     def start(self) -> FeedServer:
-        self._thread.start()
+        self._serving.start()
         return self
 
     def stop(self) -> None:
         self._stopping.set()  # wakes handlers sleeping in a `delay`
-        if self._thread.is_alive():  # shutdown() would wait forever on a server never started
-            self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        self._serving.stop()
 
     def __enter__(self) -> FeedServer:
         return self.start()
@@ -193,7 +187,7 @@ class FeedServer:
 
     @property
     def port(self) -> int:
-        return int(self._server.server_address[1])
+        return self._serving.port
 
     @property
     def base_url(self) -> str:
