@@ -98,15 +98,21 @@ class _RequestHandler(BaseHTTPRequestHandler):
             return
         route, handler, _groups = found
         owner._enter(route)
+        left = False
         try:
             reply = handler(request)
             if reply.delay and owner._stopping.wait(reply.delay):
                 return  # the server is shutting down; drop the connection
+            # Leave before answering: once the client has its answer it may send the next
+            # request at once, and that one must not be counted as overlapping with this one.
+            owner._leave(route)
+            left = True
             self._send(reply)
         except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
             pass  # the client gave up (its timeout): some tests are about exactly that
         finally:
-            owner._leave(route)
+            if not left:
+                owner._leave(route)
 
     def _send(self, reply: Reply) -> None:
         body = reply.encoded()
