@@ -192,3 +192,36 @@ def conditional_headers(
     if last_modified:
         headers["If-Modified-Since"] = last_modified
     return headers
+
+
+def error_cause(exc: BaseException) -> str:
+    """An exception's own words, or its type when it has none."""
+    return str(exc).strip() or type(exc).__name__
+
+
+# What a download can fail with before any answer is read.
+TRANSPORT_ERRORS = (httpx.HTTPError, httpx.InvalidURL, DeadlineExceededError, BodyTooLargeError)
+
+
+def transport_failure(exc: BaseException, timeout: float) -> tuple[str, str]:
+    """(cause, what to do) for a feed download that failed before an answer came."""
+    retried = "it will be retried with backoff"
+    if isinstance(exc, httpx.TimeoutException):
+        return f"timed out after {format_seconds(timeout)}", f"the host is slow or down; {retried}"
+    if isinstance(exc, DeadlineExceededError):
+        return str(exc), f"the host is sending very slowly; {retried}"
+    if isinstance(exc, BodyTooLargeError):
+        return str(exc), "check the URL points at an RSS/Atom feed and not a large file"
+    if isinstance(exc, httpx.TooManyRedirects):
+        return (
+            "too many redirects (a loop, or more than 5)",
+            "open the URL in a browser and put the final address in feeds.yaml",
+        )
+    if isinstance(exc, httpx.ConnectError):
+        return (
+            f"cannot connect ({error_cause(exc)})",
+            f"check the host name in the URL and that the site is up; {retried}",
+        )
+    if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
+        return f"invalid URL ({error_cause(exc)})", "fix the source's url in feeds.yaml"
+    return f"HTTP error ({type(exc).__name__}: {error_cause(exc)})", retried

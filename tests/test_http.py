@@ -159,3 +159,18 @@ def test_fetch_capped_stops_an_undeclared_oversize_body(feed_server: FeedServer)
         fetch_capped(client, url, max_bytes=1024 * 1024)
     assert info.value.declared is None
     assert "1 MiB" in str(info.value)
+
+
+def test_transport_failures_name_the_cause_and_the_fix() -> None:
+    from bot.http import transport_failure
+
+    cause, todo = transport_failure(httpx.ConnectError("Name or service not known"), 15)
+    assert cause == "cannot connect (Name or service not known)"
+    assert "check the host name" in todo
+    cause, _ = transport_failure(httpx.ReadTimeout("slow"), 15)
+    assert cause == "timed out after 15s"
+    cause, todo = transport_failure(httpx.InvalidURL("bad"), 15)
+    assert cause == "invalid URL (bad)"
+    assert "feeds.yaml" in todo
+    cause, _ = transport_failure(httpx.RemoteProtocolError(""), 15)
+    assert cause == "HTTP error (RemoteProtocolError: RemoteProtocolError)"

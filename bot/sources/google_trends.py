@@ -38,13 +38,13 @@ from bot.html_text import html_to_text, plain_text
 from bot.http import (
     DEFAULT_MAX_BYTES,
     DEFAULT_TIMEOUT,
-    BodyTooLargeError,
+    TRANSPORT_ERRORS,
     CappedResponse,
-    DeadlineExceededError,
     conditional_headers,
     fetch_capped,
     format_seconds,
     parse_retry_after,
+    transport_failure,
 )
 from bot.sources.base import BUG_TODO, FetchResult, OwnsHttpClient, SourceState
 from bot.sources.rss import FUTURE_TOLERANCE
@@ -120,28 +120,8 @@ class GoogleTrendsSource(OwnsHttpClient):
         headers = conditional_headers(ACCEPT, state.etag, state.last_modified)
         try:
             response = fetch_capped(self._client, self.url, headers, self.max_bytes)
-        except httpx.TimeoutException:
-            return self._failed(
-                state,
-                f"timed out after {format_seconds(self._timeout())}",
-                "it will be retried with backoff",
-            )
-        except (DeadlineExceededError, BodyTooLargeError) as exc:
-            return self._failed(state, str(exc), "check the url in feeds.yaml points at the RSS")
-        except httpx.ConnectError as exc:
-            return self._failed(
-                state,
-                f"cannot connect ({_cause(exc)})",
-                "check the network and the url; it will be retried with backoff",
-            )
-        except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
-            return self._failed(state, f"invalid URL ({_cause(exc)})", "fix the url in feeds.yaml")
-        except httpx.HTTPError as exc:
-            return self._failed(
-                state,
-                f"HTTP error ({type(exc).__name__}: {_cause(exc)})",
-                "it will be retried with backoff",
-            )
+        except TRANSPORT_ERRORS as exc:
+            return self._failed(state, *transport_failure(exc, self._timeout()))
         return self._handle(response, state, now)
 
     def _handle(self, response: CappedResponse, state: SourceState, now: datetime) -> FetchResult:
@@ -386,8 +366,3 @@ def _child(element: Element, local: str) -> Element | None:
 
 def _text(element: Element | None) -> str:
     return "".join(element.itertext()) if element is not None else ""
-
-
-def _cause(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text or type(exc).__name__

@@ -32,13 +32,13 @@ from bot.html_text import html_to_text, plain_text
 from bot.http import (
     DEFAULT_MAX_BYTES,
     DEFAULT_TIMEOUT,
-    BodyTooLargeError,
+    TRANSPORT_ERRORS,
     CappedResponse,
-    DeadlineExceededError,
     conditional_headers,
     fetch_capped,
     format_seconds,
     parse_retry_after,
+    transport_failure,
 )
 from bot.sources.base import BUG_TODO, FetchResult, OwnsHttpClient, SourceState
 from detectors.records import Post
@@ -99,43 +99,8 @@ class RssSource(OwnsHttpClient):
 
         try:
             response = fetch_capped(self._client, self.config.url, headers, self.max_bytes)
-        except httpx.TimeoutException:
-            return self._failed(
-                state,
-                f"timed out after {format_seconds(self._timeout())}",
-                "the host is slow or down; it will be retried with backoff",
-            )
-        except DeadlineExceededError as exc:
-            return self._failed(
-                state, str(exc), "the host is sending very slowly; it will be retried with backoff"
-            )
-        except BodyTooLargeError as exc:
-            return self._failed(
-                state, str(exc), "check the URL points at an RSS/Atom feed and not a large file"
-            )
-        except httpx.TooManyRedirects:
-            return self._failed(
-                state,
-                "too many redirects (a loop, or more than 5)",
-                "open the URL in a browser and put the final feed address in feeds.yaml",
-            )
-        except httpx.ConnectError as exc:
-            return self._failed(
-                state,
-                f"cannot connect ({_cause(exc)})",
-                "check the host name in the URL and that the site is up; "
-                "it will be retried with backoff",
-            )
-        except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
-            return self._failed(
-                state, f"invalid URL ({_cause(exc)})", "fix the source's url in feeds.yaml"
-            )
-        except httpx.HTTPError as exc:
-            return self._failed(
-                state,
-                f"HTTP error ({type(exc).__name__}: {_cause(exc)})",
-                "it will be retried with backoff",
-            )
+        except TRANSPORT_ERRORS as exc:
+            return self._failed(state, *transport_failure(exc, self._timeout()))
         return self._handle_response(response, state, now)
 
     def _handle_response(
@@ -447,8 +412,3 @@ def primary_lang(value: object) -> str | None:
         return None
     primary = text.replace("_", "-").split("-", 1)[0].strip().lower()
     return primary if primary.isalpha() and 2 <= len(primary) <= 8 else None
-
-
-def _cause(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text or type(exc).__name__
