@@ -43,6 +43,7 @@ GROWTH_FOR_UPDATE = 2.0
 # How often a still-firing topic's "last fired" time is written (it only feeds the cooldown).
 REFRESH_EVERY = timedelta(minutes=5)
 TOP_POSTS = 5
+STAGE_ORDER = {"emerging": 0, "rising": 1, "peaking": 2, "fading": 3}
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +74,9 @@ class AlertPolicy:
         decisions: list[Decision] = []
         new_alerts = 0
         for trend in sorted(trends, key=lambda t: -t.score):
-            same = next((topic for topic in active if set(topic.terms) & set(trend.terms)), None)
+            same = next((topic for topic in active if topic.key == trend.key), None) or next(
+                (topic for topic in active if set(topic.terms) & set(trend.terms)), None
+            )
             if same is not None:
                 decision = self._same_story(same, trend, now)
                 if decision is not None:
@@ -97,29 +100,41 @@ class AlertPolicy:
                 new_alerts += 1
                 decisions.append(Decision(alert_id, "trend", False, trend=trend))
                 # Later trends in this tick that share a term are the same story.
-                active.append(ActiveTopic(alert_id, trend.terms, trend.count, now))
+                active.append(ActiveTopic(alert_id, trend.terms, trend.count, now, trend.key))
         return decisions
 
     def _same_story(self, topic: ActiveTopic, trend: Trend, now: datetime) -> Decision | None:
-        """An alerted topic fires again: keep it alive, and queue an edit when it has grown."""
+        """An alerted topic fires again: keep it alive, and queue an edit of its message when
+        it has grown or reached a later stage of its lifecycle (the team needs to know whether
+        the window to hook in is still open)."""
         grew = trend.count >= GROWTH_FOR_UPDATE * max(1, topic.last_count)
-        if not grew and now - topic.last_fired_at < REFRESH_EVERY:
+        moved = self._moved_on(topic, trend)
+        if not grew and not moved and now - topic.last_fired_at < REFRESH_EVERY:
             return None  # nothing new worth a write
+        changed = grew or moved
         # Only the lead term joins the topic: context terms would snowball into unrelated stories.
         topic.terms = tuple(dict.fromkeys([*topic.terms, trend.terms[0]]))
         topic.last_fired_at = now
         self.store.refresh_alert(
             topic.id,
             now=now,
-            payload={"trend": trend_to_dict(trend)} if grew else None,
-            count=trend.count if grew else None,
-            score=trend.score if grew else None,
+            payload={"trend": trend_to_dict(trend)} if changed else None,
+            count=trend.count if changed else None,
+            score=trend.score if changed else None,
             terms=topic.terms,
         )
-        if not grew:
+        if not changed:
             return None
         topic.last_count = trend.count
         return Decision(topic.id, "trend", True, trend=trend)
+
+    def _moved_on(self, topic: ActiveTopic, trend: Trend) -> bool:
+        """Whether the trend's lifecycle stage is later than the one its message shows."""
+        if trend.stage not in STAGE_ORDER:
+            return False
+        row = self.store.alert(topic.id)
+        shown = (row.payload.get("trend") or {}).get("stage", "") if row is not None else ""
+        return STAGE_ORDER[trend.stage] > STAGE_ORDER.get(shown, len(STAGE_ORDER))
 
     def consider_opportunity(
         self, opportunity: Opportunity, posted_at: datetime, now: datetime
@@ -195,7 +210,13 @@ def alert_from_row(
     )
     listed = external_trend_from_dict(payload["listed"]) if "listed" in payload else None
     # An open call carries its own post (text, link, author); only trends show evidence posts.
-    found = lookup(trend.evidence[: TOP_POSTS * 4]) if trend is not None else []
+    ids: list[str] = []
+    if trend is not None:
+        # The topic's most typical post leads, then the newest evidence.
+        ids = list(trend.evidence[: TOP_POSTS * 4])
+        if trend.representative:
+            ids = [trend.representative, *(i for i in ids if i != trend.representative)]
+    found = lookup(ids) if ids else []
     top = tuple(
         EvidencePost(
             id=p.id,

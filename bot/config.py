@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from types import MappingProxyType
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
@@ -33,6 +33,7 @@ from pydantic import (
 
 from bot.config_sources import SOURCE_KINDS, SOURCE_MODELS, Duration, SourceEntry, options_of
 from bot.config_sources import parse_duration as parse_duration  # re-exported for callers
+from detectors.signitrend import SignificanceParams
 from detectors.trends import TrendParams
 
 SOURCE_MODEL_BY_KIND = dict(zip(SOURCE_KINDS, SOURCE_MODELS, strict=True))
@@ -59,15 +60,23 @@ class SlackModel(_Strict):
 
 
 class DetectionModel(_Strict):
-    bucket: Duration = timedelta(minutes=10)
+    detector: Literal["signitrend", "rising"] = "signitrend"
+    bucket: Duration = timedelta(minutes=5)
+    short_window: Duration = timedelta(minutes=10)
     window: Duration = timedelta(hours=1)
     baseline: Duration = timedelta(hours=24)
-    min_posts: Annotated[int, Field(ge=1)] = 10
-    min_authors: Annotated[int, Field(ge=1)] = 5
-    min_ratio: Annotated[float, Field(ge=1.0)] = 4.0
-    min_score: Annotated[float, Field(ge=0.0)] = 6.0
-    watch_min_posts: Annotated[int, Field(ge=1)] = 3
+    half_life: Duration = timedelta(days=1)
     min_history: Duration = timedelta(hours=1)
+    min_posts: Annotated[int, Field(ge=1)] = 5
+    min_authors: Annotated[int, Field(ge=1)] = 5
+    min_ratio: Annotated[float, Field(ge=1.0)] = 3.0
+    min_score: Annotated[float, Field(ge=0.0)] = 3.5
+    min_surprise: Annotated[float, Field(ge=0.0)] = 5.0
+    watch_min_posts: Annotated[int, Field(ge=1)] = 3
+    pairs: bool = True
+    seasonal: bool = True
+    dedupe: bool = True
+    table_bits: Annotated[int, Field(ge=12, le=24)] = 18
 
     @model_validator(mode="after")
     def _spans_fit(self) -> DetectionModel:
@@ -75,6 +84,12 @@ class DetectionModel(_Strict):
             raise ValueError(
                 f"window and baseline must each be at least one bucket long "
                 f"(got bucket {self.bucket}, window {self.window}, baseline {self.baseline})"
+            )
+        if not self.bucket <= self.short_window <= self.window:
+            raise ValueError(
+                f"short_window must lie between bucket and window "
+                f"(got bucket {self.bucket}, short_window {self.short_window}, "
+                f"window {self.window})"
             )
         return self
 
@@ -126,8 +141,67 @@ class SourceConfig:
         return self.name or self.id
 
 
-# The detector's own parameter record is the config record: one definition of each threshold.
-DetectionConfig = TrendParams
+@dataclass(frozen=True, slots=True)
+class DetectionConfig:
+    """feeds.yaml `detection:`: which detector runs and its thresholds.
+
+    `signitrend` (the default) is detection v2 (detectors/stories.py); `rising` is v1
+    (detectors/trends.py), kept to compare against. Keys one detector does not use are ignored
+    by it: `baseline` is v1's history span; `short_window`, `half_life`, `min_surprise`,
+    `pairs`, `seasonal`, `dedupe` and `table_bits` are v2's. `min_score` is each detector's
+    significance bar (v1: its Poisson-style score; v2: SigniTrend's z).
+    """
+
+    detector: str = "signitrend"
+    bucket: timedelta = timedelta(minutes=5)
+    short_window: timedelta = timedelta(minutes=10)
+    window: timedelta = timedelta(hours=1)
+    baseline: timedelta = timedelta(hours=24)
+    half_life: timedelta = timedelta(days=1)
+    min_history: timedelta = timedelta(hours=1)
+    min_posts: int = 5
+    min_authors: int = 5
+    min_ratio: float = 3.0
+    min_score: float = 3.5
+    min_surprise: float = 5.0
+    watch_min_posts: int = 3
+    pairs: bool = True
+    seasonal: bool = True
+    dedupe: bool = True
+    table_bits: int = 18
+
+    def rising_params(self) -> TrendParams:
+        return TrendParams(
+            bucket=self.bucket,
+            window=self.window,
+            baseline=self.baseline,
+            min_posts=self.min_posts,
+            min_authors=self.min_authors,
+            min_ratio=self.min_ratio,
+            min_score=self.min_score,
+            watch_min_posts=self.watch_min_posts,
+            min_history=self.min_history,
+        )
+
+    def significance_params(self) -> SignificanceParams:
+        return SignificanceParams(
+            bucket=self.bucket,
+            short_window=self.short_window,
+            window=self.window,
+            half_life=self.half_life,
+            min_history=self.min_history,
+            min_posts=self.min_posts,
+            min_authors=self.min_authors,
+            min_ratio=self.min_ratio,
+            min_z=self.min_score,
+            min_surprise=self.min_surprise,
+            watch_min_posts=self.watch_min_posts,
+            pairs=self.pairs,
+            seasonal=self.seasonal,
+            dedupe=self.dedupe,
+            table_bits=self.table_bits,
+            seasonal_bits=min(15, self.table_bits),
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
+from bot import checkpoint
 from bot.alerts import AlertPolicy, Decision, DeliveryReport, deliver_outbox
 from bot.config import Config
 from bot.notify.base import Notifier
@@ -29,19 +30,35 @@ from bot.serialize import trend_to_dict
 from bot.store import Store
 from detectors.opportunities import score_opportunity
 from detectors.records import ExternalTrend, Opportunity, Post, Trend
+from detectors.stories import StoryDetector
 from detectors.text import normalize, normalize_term, terms_of
-from detectors.trends import RisingTermDetector, TrendParams
+from detectors.trends import RisingTermDetector
 
 log = logging.getLogger(__name__)
 
 TRENDS_SNAPSHOT = 20
 # A platform's trend list entry counts as "trending now" for this long after it was last seen.
 EXTERNAL_TRENDS_FRESH = timedelta(hours=6)
+CHECKPOINT_OVERLAP = timedelta(minutes=5)
 
 
-def trend_params(config: Config) -> TrendParams:
-    """The detector's parameters from feeds.yaml (`detection:` is the same record)."""
-    return config.detection
+TrendDetector = StoryDetector | RisingTermDetector
+
+
+def build_detector(config: Config) -> TrendDetector:
+    """The trend detector feeds.yaml asks for: v2 (`signitrend`, the default) or v1 (`rising`)."""
+    detection = config.detection
+    if detection.detector == "rising":
+        return RisingTermDetector(
+            detection.rising_params(),
+            watch_terms=config.watch_terms,
+            exclude_terms=config.exclude_terms,
+        )
+    return StoryDetector(
+        detection.significance_params(),
+        watch_terms=config.watch_terms,
+        exclude_terms=config.exclude_terms,
+    )
 
 
 @dataclass(slots=True)
@@ -83,11 +100,7 @@ class Engine:
         self.store = store
         self.notifier = notifier
         self.policy = AlertPolicy(config, store)
-        self.detector = RisingTermDetector(
-            trend_params(config),
-            watch_terms=config.watch_terms,
-            exclude_terms=config.exclude_terms,
-        )
+        self.detector = build_detector(config)
         self._watch = tuple(t for t in (normalize_term(w) for w in config.watch_terms) if t)
         self._exclude = frozenset(t for t in (normalize_term(x) for x in config.exclude_terms) if t)
         self._pending_opportunities: list[Post] = []
@@ -98,20 +111,42 @@ class Engine:
     # -- posts in -------------------------------------------------------------------------
 
     def warm_up(self, now: datetime) -> int:
-        """Rebuild detector state from stored posts after a restart; returns posts replayed."""
+        """Rebuild detector state after a restart; returns the stored posts replayed.
+
+        Detector v2 loads its checkpoint and replays only the posts stored since it was saved
+        (a post it already counted is recognised by its id and skipped). Without a usable
+        checkpoint, and always for v1, the last `baseline` span of stored posts is replayed.
+        """
         window = self.config.detection.window
-        horizon = now - window - self.config.detection.baseline
-        count = 0
         with self._lock:
-            for post in self.store.posts_since(horizon, backlog_before=now - window):
+            posts: list[Post] | None = None
+            if isinstance(self.detector, StoryDetector):
+                saved_at = checkpoint.load(self.detector, self.store)
+                if saved_at is not None:
+                    # Posts stored a little before the save may have been counted after it.
+                    posts = self.store.posts_seen_since(saved_at - CHECKPOINT_OVERLAP)
+                    log.info("trend detector restored from its checkpoint of %s", saved_at)
+            if posts is None:
+                horizon = now - window - self.config.detection.baseline
+                posts = self.store.posts_since(horizon, backlog_before=now - window)
+            count = 0
+            for post in posts:
                 if self.detector.observe(self._for_detector(post)):
                     count += 1
         return count
 
+    def checkpoint(self, now: datetime) -> int | None:
+        """Save detector v2's tables to the store; returns their size in bytes (None for v1)."""
+        if not isinstance(self.detector, StoryDetector):
+            return None
+        with self._lock:
+            return checkpoint.save(self.detector, self.store, now)
+
     def ingest(self, posts: Iterable[Post], *, check_opportunities: bool = True) -> None:
         """Count new posts; in replay mode also queue them for the opportunity scorer."""
         with self._lock:
-            for post in posts:
+            # Feeds list their newest items first; the detector's clock wants them in order.
+            for post in sorted(posts, key=lambda p: p.created_at):
                 self.detector.observe(self._for_detector(post))
                 if self._memory is not None:
                     self._memory.add(post)
@@ -127,7 +162,7 @@ class Engine:
         cutoff = now - self.config.detection.window
         counted = 0
         with self._lock:
-            for post in posts:
+            for post in sorted(posts, key=lambda p: p.created_at):
                 if post.created_at < cutoff and self.detector.observe(self._for_detector(post)):
                     counted += 1
         return counted

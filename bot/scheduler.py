@@ -39,6 +39,9 @@ from bot.store import Store
 log = logging.getLogger(__name__)
 
 TICK_SECONDS = 60
+# The detector saves its tables this often (and on stop): a crash loses at most this much
+# learning, and the posts stored since are replayed on start.
+CHECKPOINT_SECONDS = 600
 # Polls are I/O-bound; enough threads that a few slow hosts (each bounded by its timeouts)
 # cannot hold up the other sources.
 POLL_WORKERS = 16
@@ -168,6 +171,12 @@ class Runner:
         if removed:
             log.info("pruned %d posts older than the retention window", removed)
 
+    def checkpoint(self) -> None:
+        """Save the detector's tables, so a restart continues instead of relearning."""
+        size = self.engine.checkpoint(self.clock())
+        if size is not None:
+            log.info("trend detector checkpoint saved (%d KiB)", size // 1024)
+
     # -- one cycle ------------------------------------------------------------------------
 
     def run_once(self) -> CycleReport:
@@ -181,6 +190,7 @@ class Runner:
                 )
         report.tick = self.tick()
         self.prune()
+        self.checkpoint()
         return report
 
     # -- the long-running job -------------------------------------------------------------
@@ -227,6 +237,12 @@ class Runner:
             next_run_time=now + timedelta(seconds=min(30, len(self.sources) + 5)),
         )
         scheduler.add_job(self._safe(self.prune), "interval", hours=1, id="prune")
+        scheduler.add_job(
+            self._safe(self.checkpoint),
+            "interval",
+            seconds=CHECKPOINT_SECONDS,
+            id="checkpoint",
+        )
         scheduler.start()
         self._scheduler = scheduler
         log.info("scheduler started: %d sources, tick every %ds", len(self.sources), TICK_SECONDS)
@@ -239,6 +255,10 @@ class Runner:
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=True)
             self._scheduler = None
+            try:
+                self.checkpoint()
+            except Exception:
+                log.exception("could not save the trend detector checkpoint at shutdown")
         self.client.close()
 
     @staticmethod

@@ -8,7 +8,8 @@ through `DATABASE_URL`. It keeps:
 - per-source state (conditional GET validators, cursor, backoff, health) so a restart resumes;
 - alerts as an outbox: a row is written before anything is sent and marked sent with its Slack
   ts afterwards, so a restart never re-alerts and a Slack outage never loses one;
-- the current trends snapshot (what `/trends` shows) and feedback from buttons.
+- the current trends snapshot (what `/trends` shows) and feedback from buttons;
+- the trend detector's checkpoint (its tables, so a restart continues where it stopped).
 
 What it does not do: decide anything (policy lives in bot/alerts.py), or migrate schemas between
 releases (tables are created when missing; migrations come with the PostgreSQL issue).
@@ -29,6 +30,7 @@ from sqlalchemy import (
     Engine,
     Float,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -169,6 +171,25 @@ feedback = Table(
 )
 
 
+detector_state = Table(
+    "detector_state",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("detector", String(32), nullable=False),
+    Column("saved_at", UTCDateTime, nullable=False),
+    Column("arrays", LargeBinary, nullable=False),  # numpy .npz, compressed
+    Column("plain", Text, nullable=False),  # JSON
+)
+
+
+@dataclass(frozen=True, slots=True)
+class DetectorCheckpoint:
+    detector: str
+    saved_at: datetime
+    arrays: bytes
+    plain: str
+
+
 @dataclass(frozen=True, slots=True)
 class StoredPost:
     post: Post
@@ -204,6 +225,7 @@ class ActiveTopic:
     terms: tuple[str, ...]
     last_count: int
     last_fired_at: datetime
+    key: str = ""
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -545,14 +567,24 @@ class Store:
     def active_topics(self, since: datetime, kind: str) -> list[ActiveTopic]:
         """Alerts still firing at or after `since`, without their payloads (cheap, every tick)."""
         query = (
-            select(alerts.c.id, alerts.c.terms, alerts.c.last_count, alerts.c.last_fired_at)
+            select(
+                alerts.c.id,
+                alerts.c.terms,
+                alerts.c.last_count,
+                alerts.c.last_fired_at,
+                alerts.c.key,
+            )
             .where(alerts.c.last_fired_at >= since, alerts.c.kind == kind)
             .order_by(alerts.c.created_at)
         )
         with self.engine.connect() as conn:
             return [
                 ActiveTopic(
-                    row.id, tuple(json.loads(row.terms or "[]")), row.last_count, row.last_fired_at
+                    row.id,
+                    tuple(json.loads(row.terms or "[]")),
+                    row.last_count,
+                    row.last_fired_at,
+                    row.key,
                 )
                 for row in conn.execute(query)
             ]
@@ -616,6 +648,39 @@ class Store:
                 .where(alerts.c.id == alert_id)
                 .values(attempts=alerts.c.attempts + 1, last_error=error)
             )
+
+    # -- detector checkpoint --------------------------------------------------------------
+
+    def save_checkpoint(
+        self, name: str, detector: str, arrays: bytes, plain: str, now: datetime
+    ) -> None:
+        """Replace the checkpoint called `name` in one transaction (never half written)."""
+        with self._begin() as conn:
+            conn.execute(delete(detector_state).where(detector_state.c.name == name))
+            conn.execute(
+                insert(detector_state).values(
+                    name=name, detector=detector, saved_at=now, arrays=arrays, plain=plain
+                )
+            )
+
+    def load_checkpoint(self, name: str) -> DetectorCheckpoint | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(detector_state).where(detector_state.c.name == name)
+            ).first()
+        if row is None:
+            return None
+        return DetectorCheckpoint(row.detector, row.saved_at, bytes(row.arrays), row.plain)
+
+    def posts_seen_since(self, since: datetime) -> list[Post]:
+        """Non-backlog posts first stored at or after `since`, oldest (by creation) first."""
+        query = (
+            select(posts)
+            .where(posts.c.seen_at >= since, posts.c.backlog.is_(False))
+            .order_by(posts.c.created_at, posts.c.source, posts.c.id)
+        )
+        with self.engine.connect() as conn:
+            return [_row_to_post(row) for row in conn.execute(query)]
 
     # -- current trends -------------------------------------------------------------------
 

@@ -67,6 +67,10 @@ class Trend:
     sparkline: tuple[int, ...] = ()  # posts per bucket over the recent history, oldest first
     watched: tuple[str, ...] = ()  # watch terms from feeds.yaml that this trend matches
     corroborated_by: tuple[str, ...] = ()  # external trend lists that also show it (source ids)
+    stage: str = ""  # lifecycle: emerging | rising | peaking | fading ("" from detector v1)
+    label: str = ""  # the topic's top terms, "a · b · c"
+    representative: str | None = None  # id of the post most typical of the topic
+    surprise: float = 0.0  # -log10 of the Poisson tail probability of the count
 
     def __post_init__(self) -> None:
         _require_aware("Trend.detected_at", self.detected_at)

@@ -25,7 +25,7 @@ def test_demo_shows_a_trend_alert_and_an_opportunity_alert(tmp_path: Path) -> No
     result = inhaker("demo", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert "📈 TREND  #twelftal   (2014-06-13 19:" in out
+    assert "📈 TREND  #twelftal  [emerging]   (2014-06-13 19:" in out
     assert "🎯 OPEN CALL  Emerce" in out
     assert "deadline 2014-06-20" in out
     assert "zomerdeal" not in out.split("📈 TREND")[0]  # spam never leads an alert

@@ -45,7 +45,8 @@ def render_alert(alert: Alert, *, window_minutes: int = 60) -> str:
     if alert.trend is not None:
         trend = alert.trend
         label = "UPDATED" if alert.is_update else "TREND"
-        lines.append(f"📈 {label}  {trend.title}   ({stamp})")
+        stage = f"  [{trend.stage}]" if trend.stage else ""
+        lines.append(f"📈 {label}  {trend.title}{stage}   ({stamp})")
         lines.append(f"  why: {why_line(trend, window_minutes=window_minutes)}")
         if trend.sparkline:
             lines.append(f"  last hours: {sparkline(trend.sparkline)}")

@@ -158,6 +158,15 @@ def sparkline(counts: Sequence[int | float]) -> str:
     return "".join(out)
 
 
+# Lifecycle stage -> (header, what it means for the team: is the window to hook in open?).
+STAGES = {
+    "emerging": ("🌱 Emerging:", "🟢 *Emerging* — just started; first movers have the floor."),
+    "rising": ("📈 Rising:", "🟢 *Rising* — still growing; the window to hook in is open."),
+    "peaking": ("🔝 Peaking:", "🟡 *Peaking* — at its height; hook in now or let it go."),
+    "fading": ("📉 Fading:", "🔴 *Fading* — past its peak; the window is closing."),
+}
+
+
 def _ratio(ratio: float) -> str:
     return f"{ratio:.0f}×" if ratio >= 100 else f"{ratio:.1f}×"
 
@@ -217,12 +226,15 @@ def _post_block(post: EvidencePost) -> Block:
 
 
 def _trend_blocks(alert: Alert, trend: Trend, window_minutes: int) -> list[Block]:
-    blocks: list[Block] = [
-        {"type": "header", "text": _plain(f"📈 Rising: {trend.title}", MAX_HEADER_TEXT)},
-    ]
+    stage = STAGES.get(trend.stage)
+    header = f"{stage[0]} {trend.title}" if stage else f"📈 Rising: {trend.title}"
+    blocks: list[Block] = [{"type": "header", "text": _plain(header, MAX_HEADER_TEXT)}]
     why = f"*{why_line(trend, window_minutes=window_minutes)}*"
     spark = _spark_code(trend)
-    blocks.append(_section(f"{why}\n{spark}" if spark else why))
+    lines = [why, spark] if spark else [why]
+    if stage:
+        lines.append(stage[1])
+    blocks.append(_section("\n".join(lines)))
 
     notes = []
     if trend.terms:
@@ -232,6 +244,9 @@ def _trend_blocks(alert: Alert, trend: Trend, window_minutes: int) -> list[Block
     if labels:
         notes.append(f"Sources: {_escaped_clip(', '.join(labels), 600)}")
     notes.append(f"score {trend.score:.1f}")
+    if trend.surprise:
+        # How unlikely the count is by chance, in words a reader can weigh.
+        notes.append(f"chance ~1 in 10^{trend.surprise:.0f}")
     context_texts = [" · ".join(notes)]
     if trend.watched:
         watched = ", ".join(trend.watched[:20])
@@ -240,7 +255,8 @@ def _trend_blocks(alert: Alert, trend: Trend, window_minutes: int) -> list[Block
         lists = ", ".join(alert.source_labels.get(s, s) for s in trend.corroborated_by[:10])
         context_texts.append(f"✅ Also on the trend list of {_escaped_clip(lists, 600)}")
     if alert.is_update:
-        context_texts.append(f"🔁 Updated {_hhmm(trend.detected_at)}: still rising")
+        now_is = trend.stage or "still rising"
+        context_texts.append(f"🔁 Updated {_hhmm(trend.detected_at)}: {now_is}")
     blocks.append(_context(*context_texts))
 
     if alert.top_posts:

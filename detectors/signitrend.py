@@ -1,0 +1,889 @@
+"""Streaming significance of terms and term pairs, after SigniTrend (Schubert et al., KDD 2014).
+
+What it does: counts every term and every pair of terms of each post into fixed-size hashed
+tables (two hash functions, count-min style), one column per time bucket (5 minutes by default)
+over a sliding window. When a bucket completes, it updates an exponentially weighted mean and
+variance of each cell's *share* of the stream (count / posts in the bucket), so volume swings
+over the day do not look like trends. New posts are scored as they arrive (at the next
+`signals(now)`, which the engine calls every minute) over a short window (10 minutes) and a long
+one (1 hour):
+
+- SigniTrend significance z = (c - max(n*mu, b)) / (n*sigma + b), with c the term's (damped)
+  count in the window, n the (damped) posts in the window, mu and sigma the bias-corrected EW mean
+  and standard deviation of its share, and b a bias of `bias_posts` posts that keeps rare terms
+  quiet;
+- a Poisson tail test, -log10 P(X >= c | lambda = max(n*expected share, b)), which speaks on thin
+  streams (a few posts a minute) where the z-score cannot;
+- a seasonal baseline: the term's share in the same half hour of previous days and in the same
+  hour of the week, kept as a decaying maximum, raises the expected share, so a term that rises
+  every morning stops alerting after its first day;
+- damping, so one account or a bot farm cannot make a trend: an author counts for a term at most
+  once per window, and a post whose term set was seen recently (exactly, or nearly by min-hash)
+  weighs 1 / (1 + copies seen), so retweet chains and copy-paste campaigns add little.
+
+A term or pair *signals* when it is significant (z >= min_z or surprise >= min_surprise), its
+count is at least `min_ratio` times what is expected, and its evidence has enough posts, distinct
+authors and distinct texts. Watch terms need fewer posts, twice their usual rate and no
+significance. Memory is fixed by
+the table sizes plus the posts of the last window (kept for evidence).
+
+What it does not do: group signals into stories or decide lifecycle (detectors/topics.py), decide
+what to alert (bot/alerts.py), read a clock (time is passed in) or touch I/O. `state()` returns
+plain arrays and lists; the bot serializes them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import zlib
+from collections import deque
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.special import gammainc
+
+from detectors.records import Post
+from detectors.text import normalize_term, terms_of
+
+MAX_EVIDENCE = 100
+# A watch term needs no surprise, only `watch_min_posts` posts at twice its usual rate: the team
+# asked to hear about it.
+WATCH_RATIO = 2.0
+_MASK64 = (1 << 64) - 1
+# Multiplier of Knuth's multiplicative hashing: spreads combined hashes over all 64 bits.
+_GOLDEN = 0x9E3779B97F4A7C15
+_HASH_CACHE_LIMIT = 500_000
+_NO_TERMS: frozenset[str] = frozenset()
+_SECONDS_PER_HOUR = 3600
+# Seasonal cells are half hours: a routine such as a 09:00-09:30 stand-up keeps its full share
+# in its cell, where an hourly mean would halve it.
+_SLOT_SECONDS = 1800
+_SLOTS_PER_DAY = 48
+# 1970-01-01 was a Thursday: shift so that hour-of-week 0 is Monday 00:00 UTC.
+_WEEK_OFFSET_HOURS = 3 * 24
+# A near-duplicate counter halves every this many buckets (30 minutes at 5-minute buckets).
+_DUP_HALF_LIFE_BUCKETS = 6
+
+
+@dataclass(frozen=True, slots=True)
+class SignificanceParams:
+    """Thresholds and sizes; bot/config.py builds this from feeds.yaml `detection:`."""
+
+    bucket: timedelta = timedelta(minutes=5)
+    short_window: timedelta = timedelta(minutes=10)
+    window: timedelta = timedelta(hours=1)
+    half_life: timedelta = timedelta(days=1)
+    min_history: timedelta = timedelta(hours=1)
+    min_posts: int = 5
+    min_authors: int = 5
+    min_ratio: float = 3.0
+    min_z: float = 3.5
+    min_surprise: float = 5.0
+    watch_min_posts: int = 3
+    bias_posts: float = 1.0
+    pairs: bool = True
+    max_pair_terms: int = 8
+    seasonal: bool = True
+    seasonal_decay: float = 0.5  # per day (half hour of day) and per week (hour of week)
+    dedupe: bool = True
+    table_bits: int = 18
+    seasonal_bits: int = 15
+
+    def __post_init__(self) -> None:
+        if self.bucket <= timedelta(0):
+            raise ValueError("bucket must be positive")
+        if not self.bucket <= self.short_window <= self.window:
+            raise ValueError("need bucket <= short_window <= window")
+        if not 10 <= self.seasonal_bits <= self.table_bits <= 26:
+            raise ValueError("need 10 <= seasonal_bits <= table_bits <= 26")
+
+    @property
+    def window_buckets(self) -> int:
+        return max(1, round(self.window / self.bucket))
+
+    @property
+    def short_buckets(self) -> int:
+        return max(1, round(self.short_window / self.bucket))
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    """One significant term (or pair), with the numbers that made it fire and its evidence."""
+
+    terms: tuple[str, ...]  # one term, or two for a pair
+    hashtag: bool  # the (first) term is mostly written as a hashtag
+    count: float  # damped posts in the window that fired
+    expected: float  # what the baseline predicts for that window
+    z: float  # SigniTrend significance
+    surprise: float  # -log10 of the Poisson tail probability
+    ratio: float  # count / expected
+    window: timedelta
+    posts: int  # posts in the evidence (undamped)
+    authors: int  # distinct authors in the evidence
+    sources: tuple[str, ...]
+    evidence: tuple[str, ...]  # post ids, newest first, at most MAX_EVIDENCE
+    sparkline: tuple[int, ...]  # damped posts per bucket over the long window, oldest first
+    watched: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class RecentPost:
+    """What the detector keeps of a post for the length of the long window."""
+
+    id: str
+    author: str
+    source: str
+    at: float  # POSIX seconds
+    terms: frozenset[str]
+    hashtags: frozenset[str]
+    text: str
+    signature: int  # equal for posts with the same text (case and spacing aside)
+
+
+@dataclass(slots=True)
+class _Pending:
+    """Counts not yet in the tables: per post its counted term hashes and its weight."""
+
+    keys: list[int] = field(default_factory=list)  # counted term hashes, all posts in a row
+    lengths: list[int] = field(default_factory=list)  # how many of `keys` each post has
+    weights: list[float] = field(default_factory=list)  # per post
+    rows: list[int] = field(default_factory=list)  # per post
+    names: dict[int, str] = field(default_factory=dict)  # term hash -> term
+
+
+@dataclass(slots=True)
+class _Batch:
+    """A flushed batch as arrays: every key (terms, then pairs) with its weight and row."""
+
+    keys: NDArray[np.uint64]
+    weights: NDArray[np.float64]
+    rows: NDArray[np.intp]
+    pair_keys: NDArray[np.uint64]
+    pair_first: NDArray[np.uint64]
+    pair_second: NDArray[np.uint64]
+    names: dict[int, str]
+
+    def terms_of(self, key: int) -> tuple[str, ...]:
+        """The term, or the two terms (sorted), behind a key of this batch."""
+        name = self.names.get(key)
+        if name is not None:
+            return (name,)
+        found = np.flatnonzero(self.pair_keys == np.uint64(key))
+        if len(found) == 0:
+            return ()
+        first = self.names.get(int(self.pair_first[found[0]]))
+        second = self.names.get(int(self.pair_second[found[0]]))
+        if first is None or second is None:
+            return ()
+        return (first, second) if first <= second else (second, first)
+
+
+_TRIANGLES: dict[int, tuple[NDArray[np.intp], NDArray[np.intp]]] = {}
+
+
+def _triangle(size: int) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+    """Index pairs (i < j) of `size` items, cached: every pair of a post's head terms."""
+    found = _TRIANGLES.get(size)
+    if found is None:
+        first, second = np.triu_indices(size, k=1)
+        found = _TRIANGLES[size] = (first.astype(np.intp), second.astype(np.intp))
+    return found
+
+
+def pair_keys(first: NDArray[np.uint64], second: NDArray[np.uint64]) -> NDArray[np.uint64]:
+    """`pair_key` for arrays (uint64 arithmetic wraps modulo 2**64, as the & _MASK64 does)."""
+    with np.errstate(over="ignore"):
+        mixed = (first ^ second) * np.uint64(_GOLDEN) + (first & second)
+    return np.asarray(mixed, dtype=np.uint64)
+
+
+# Near-duplicates: posts whose term sets agree on all of these min-hashes (for Jaccard
+# similarity J that happens with probability J**3: 73 % at J = 0.9, 13 % at J = 0.5). Short posts
+# share most of their few terms by chance, so only longer ones are compared this way; exact
+# copies (retweets, copy-paste) are caught for every post by the full signature.
+_MINHASH_SEEDS = (0x5BD1E995, 0x27D4EB2F, 0x165667B1)
+_MINHASH_MIN_TERMS = 6
+# A post of one or two terms ("Hup! #oranje") has too little content to call it a copy: a crowd
+# chanting a hashtag is a trend. Longer identical term sets are retweets or campaigns.
+_COPY_MIN_TERMS = 3
+
+
+def _minhash(hashes: list[int]) -> int:
+    signature = 0
+    for seed in _MINHASH_SEEDS:
+        low = min(((h ^ seed) * _GOLDEN) & _MASK64 for h in hashes)
+        signature = ((signature ^ low) * _GOLDEN) & _MASK64
+    return signature
+
+
+def stable_hash(text: str) -> int:
+    """A 64-bit hash that is the same in every process (Python's hash() is salted per process,
+    and the tables are checkpointed)."""
+    return int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "little")
+
+
+def pair_key(a: int, b: int) -> int:
+    """Order-independent key of a term pair from its terms' hashes."""
+    return (((a ^ b) * _GOLDEN) + (a & b)) & _MASK64
+
+
+def author_key(post: Post) -> str:
+    # A feed item without an author is the outlet speaking: the source is its author, so one
+    # busy feed cannot look like many people.
+    return f"{post.source}/{post.author}" if post.author else post.source
+
+
+def post_terms(post: Post) -> dict[str, bool]:
+    """A post's terms as every detector counts them: text, title and the source's tags."""
+    terms = terms_of(post.full_text)
+    for tag in post.tags:
+        # A tag with a colon is a source's label ("hn:top", "velocity:high"), not a topic.
+        term = normalize_term(tag) if ":" not in tag else ""
+        if term:
+            terms[term] = True
+    return terms
+
+
+def poisson_surprise(count: NDArray[np.float64], lam: NDArray[np.float64]) -> NDArray[np.float64]:
+    """-log10 P(X >= count) for X ~ Poisson(lam), for real-valued (damped) counts.
+
+    P(X >= k) equals the regularized lower incomplete gamma function P(k, lam); for a
+    non-integer k it interpolates smoothly between the integers around it.
+    """
+    safe = np.maximum(count, 1e-9)
+    tail = np.asarray(gammainc(safe, lam), dtype=np.float64)
+    return np.asarray(-np.log10(np.maximum(tail, 1e-300)), dtype=np.float64)
+
+
+class SignificanceDetector:
+    """Hashed streaming tables; `observe` posts (roughly in time order), ask `signals(now)`."""
+
+    def __init__(
+        self,
+        params: SignificanceParams | None = None,
+        *,
+        watch_terms: Iterable[str] = (),
+        exclude_terms: Iterable[str] = (),
+    ) -> None:
+        self.params = p = params or SignificanceParams()
+        self._bucket_s = p.bucket.total_seconds()
+        self._rows = p.window_buckets
+        width = 1 << p.table_bits
+        self._mask = width - 1
+        self._season_mask = (1 << p.seasonal_bits) - 1
+        self._alpha = 1.0 - 0.5 ** (1.0 / max(1.0, p.half_life / p.bucket))
+        self.watch_terms = tuple(t for t in (normalize_term(w) for w in watch_terms) if t)
+        self.exclude_terms = frozenset(t for t in (normalize_term(x) for x in exclude_terms) if t)
+        self._watch_keys = self._keys_of_watch_terms()
+        self._watch_array = np.array(sorted(self._watch_keys), dtype=np.uint64)
+        # Tables: counts per bucket row, EW mean and variance of each cell's share.
+        self._ring = np.zeros((self._rows, width), dtype=np.float32)
+        self._ring_total = np.zeros(self._rows, dtype=np.float64)
+        self._ring_bucket = np.full(self._rows, -1, dtype=np.int64)
+        self._mean = np.zeros(width, dtype=np.float64)
+        self._var = np.zeros(width, dtype=np.float64)
+        self._updates = 0
+        # Seasonal tables: decaying max share per half hour of day / hour of week, and the
+        # running counts of the current half hour that feed them when it ends.
+        season_width = 1 << p.seasonal_bits
+        self._day = np.zeros((_SLOTS_PER_DAY, season_width), dtype=np.float32)
+        self._week = np.zeros((168, season_width), dtype=np.float32)
+        self._day_stamp = np.full(_SLOTS_PER_DAY, -1, dtype=np.int64)
+        self._week_stamp = np.full(168, -1, dtype=np.int64)
+        self._slot_counts = np.zeros(season_width, dtype=np.float64)
+        self._slot_total = 0.0
+        self._slot: int | None = None
+        # Clock and bookkeeping.
+        self._bucket: int | None = None
+        self._first_bucket: int | None = None
+        self._pending = _Pending()
+        self._hot: dict[int, tuple[float, float, float, float, float, int, tuple[str, ...]]] = {}
+        self._recent: deque[RecentPost] = deque()
+        self._seen: dict[str, int] = {}
+        self._author_terms: dict[int, int] = {}
+        self._dups: dict[int, tuple[int, float]] = {}
+        self._hashes: dict[str, int] = {}
+        self.late_posts = 0
+        self._swept = -1
+
+    # -- hashing ------------------------------------------------------------------------------
+
+    def _hash(self, term: str) -> int:
+        found = self._hashes.get(term)
+        if found is None:
+            if len(self._hashes) >= _HASH_CACHE_LIMIT:
+                self._hashes.clear()  # a cache, not state: recomputing gives the same values
+            found = self._hashes[term] = stable_hash(term)
+        return found
+
+    def _keys_of_watch_terms(self) -> dict[int, str]:
+        keys: dict[int, str] = {}
+        for term in self.watch_terms:
+            words = term.split()
+            if len(words) == 1:
+                keys[stable_hash(words[0])] = term
+            elif len(words) == 2:
+                # A two-word watch phrase is a term pair: both words in one post.
+                keys[pair_key(stable_hash(words[0]), stable_hash(words[1]))] = term
+        return keys
+
+    # -- ingest -------------------------------------------------------------------------------
+
+    def bucket_of(self, when: datetime) -> int:
+        return math.floor(when.timestamp() / self._bucket_s)
+
+    def observe(self, post: Post) -> bool:
+        """Count one post. False when skipped: a duplicate id, an excluded term, or older than
+        the long window (it can no longer be part of a rise)."""
+        return self.observe_recent(post) is not None
+
+    def observe_recent(self, post: Post) -> RecentPost | None:
+        """`observe`, returning what is kept of the post (None when it was skipped)."""
+        uid = f"{post.source}\x1f{post.id}"
+        if uid in self._seen:
+            return None
+        terms = post_terms(post)
+        if self.exclude_terms and self.exclude_terms.intersection(terms):
+            return None
+        at = post.created_at.timestamp()
+        index = math.floor(at / self._bucket_s)
+        if self._bucket is None:
+            self._start(index)
+        assert self._bucket is not None
+        if index > self._bucket:
+            self._advance(index)
+        elif index <= self._bucket - self._rows:
+            self.late_posts += 1
+            return None
+        elif index < self._bucket and self._ring_bucket[index % self._rows] != index:
+            # A late post for a bucket that had no posts yet: give that bucket its row.
+            self._claim_row(index)
+        self._seen[uid] = index
+        return self._count(post, terms, index, at)
+
+    def _start(self, index: int) -> None:
+        self._bucket = index
+        self._first_bucket = index
+        self._claim_row(index)
+
+    def _claim_row(self, index: int) -> None:
+        self._flush()  # pending counts may still belong to the row's previous bucket
+        row = index % self._rows
+        self._ring[row] = 0.0
+        self._ring_total[row] = 0.0
+        self._ring_bucket[row] = index
+
+    def _count(self, post: Post, terms: dict[str, bool], index: int, at: float) -> RecentPost:
+        # The hot path: plain ints and list appends only; numpy takes over in _flush.
+        p = self.params
+        pending = self._pending
+        row = index % self._rows
+        author = author_key(post)
+        cache = self._hashes
+        author_h = cache.get(author) or self._hash(author)
+        hashes = [cache.get(t) or self._hash(t) for t in terms]
+        weight = 1.0
+        if p.dedupe and len(hashes) >= _COPY_MIN_TERMS:
+            copies = self._copies((sum(hashes) * _GOLDEN) & _MASK64, index)
+            if len(hashes) >= _MINHASH_MIN_TERMS:
+                copies = max(copies, self._copies(_minhash(hashes), index))
+            weight = 1.0 / (1.0 + copies)
+        names = pending.names
+        keys = pending.keys
+        before = len(keys)
+        if p.dedupe:
+            # One author counts once per term per window: a repeating account adds nothing.
+            author_terms = self._author_terms
+            floor = index - self._rows
+            for term, h in zip(terms, hashes, strict=True):
+                seen_key = author_h ^ h
+                last = author_terms.get(seen_key)
+                if last is None or last <= floor:
+                    author_terms[seen_key] = index
+                    keys.append(h)
+                    names[h] = term
+        else:
+            keys.extend(hashes)
+            names.update(zip(hashes, terms, strict=True))
+        pending.lengths.append(len(keys) - before)
+        pending.weights.append(weight)
+        pending.rows.append(row)
+        recent = RecentPost(
+            id=post.id,
+            author=author,
+            source=post.source,
+            at=at,
+            terms=frozenset(terms),
+            hashtags=frozenset(t for t, tag in terms.items() if tag)
+            if True in terms.values()
+            else _NO_TERMS,
+            text=post.full_text,
+            signature=zlib.crc32(" ".join(post.full_text.lower().split()).encode()),
+        )
+        self._recent.append(recent)
+        return recent
+
+    def _copies(self, signature: int, index: int) -> float:
+        """How many near-copies of this post were seen lately (decayed); counts this one in."""
+        found = self._dups.get(signature)
+        copies = 0.0
+        if found is not None:
+            last, count = found
+            copies = count * 0.5 ** ((index - last) / _DUP_HALF_LIFE_BUCKETS)
+        self._dups[signature] = (index, copies + 1.0)
+        return copies
+
+    # -- time ---------------------------------------------------------------------------------
+
+    def _advance(self, index: int) -> None:
+        """Move the clock to bucket `index`: score what is pending, complete the buckets."""
+        assert self._bucket is not None
+        self._flush()
+        for done in range(self._bucket, min(index, self._bucket + self._rows)):
+            self._complete(done)
+        if index - self._bucket > self._rows:
+            # A long silence: nothing to complete, but hour tables must fold at the right time.
+            self._complete_slot(index * self._bucket_s)
+        self._bucket = index
+        self._claim_row(index)
+        self._prune(index)
+
+    def _complete(self, index: int) -> None:
+        """A bucket has ended: its shares update the EW statistics and the seasonal counts."""
+        row = index % self._rows
+        if self._ring_bucket[row] != index:
+            return
+        total = self._ring_total[row]
+        if total <= 0:
+            return
+        share = self._ring[row].astype(np.float64) / total
+        alpha = self._alpha
+        if self._updates:
+            # Winsorized update: a burst must not become its own baseline within minutes (it
+            # would, on a young detector, where bias correction weighs each bucket heavily).
+            # A share above mean + 3 sigma (+ the bias) is learned as that bound.
+            correction = 1.0 - (1.0 - alpha) ** self._updates
+            bound = self._mean / correction + 3.0 * np.sqrt(np.maximum(self._var, 0) / correction)
+            bound += self.params.bias_posts / total
+            np.minimum(share, bound, out=share)
+        delta = share - self._mean
+        self._mean += alpha * delta
+        self._var *= 1.0 - alpha
+        self._var += (1.0 - alpha) * alpha * delta * delta
+        self._updates += 1
+        if self.params.seasonal:
+            self._complete_slot(index * self._bucket_s)
+            folded = self._ring[row].reshape(-1, self._season_mask + 1).sum(axis=0)
+            self._slot_counts += folded
+            self._slot_total += total
+
+    def _complete_slot(self, seconds: float) -> None:
+        """When the clock enters a new half hour, fold the last one's shares into its cells:
+        its half hour of the day, and its hour of the week (each a decaying maximum)."""
+        slot = int(seconds // _SLOT_SECONDS)
+        if self._slot is None:
+            self._slot = slot
+            return
+        if slot == self._slot or not self.params.seasonal:
+            return
+        if self._slot_total > 0:
+            share = (self._slot_counts / self._slot_total).astype(np.float32)
+            decay = self.params.seasonal_decay
+            of_day, day = self._slot % _SLOTS_PER_DAY, self._slot // _SLOTS_PER_DAY
+            if 0 <= self._day_stamp[of_day] < day:
+                self._day[of_day] *= np.float32(decay ** (day - self._day_stamp[of_day]))
+            np.maximum(self._day[of_day], share, out=self._day[of_day])
+            self._day_stamp[of_day] = day
+            hour = self._slot * _SLOT_SECONDS // _SECONDS_PER_HOUR + _WEEK_OFFSET_HOURS
+            of_week, week = hour % 168, hour // 168
+            if 0 <= self._week_stamp[of_week] < week:
+                self._week[of_week] *= np.float32(decay ** (week - self._week_stamp[of_week]))
+            np.maximum(self._week[of_week], share, out=self._week[of_week])
+            self._week_stamp[of_week] = week
+        self._slot_counts[:] = 0.0
+        self._slot_total = 0.0
+        self._slot = slot
+
+    def _prune(self, index: int) -> None:
+        """Forget what is older than the long window (and stale duplicate counters)."""
+        oldest = index - self._rows + 1
+        horizon = oldest * self._bucket_s
+        while self._recent and self._recent[0].at < horizon:
+            self._recent.popleft()
+        if index // self._rows == self._swept:
+            return  # the maps below are swept once per window: they hold at most two windows
+        self._swept = index // self._rows
+        self._seen = {k: b for k, b in self._seen.items() if b >= oldest}
+        self._author_terms = {k: b for k, b in self._author_terms.items() if b >= oldest}
+        stale = index - 8 * _DUP_HALF_LIFE_BUCKETS
+        self._dups = {k: v for k, v in self._dups.items() if v[0] >= stale}
+
+    # -- scoring ------------------------------------------------------------------------------
+
+    def _window_rows(self, buckets: int) -> NDArray[np.intp]:
+        assert self._bucket is not None
+        valid = (self._ring_bucket > self._bucket - buckets) & (self._ring_bucket <= self._bucket)
+        return np.flatnonzero(valid)
+
+    def _flush(self) -> None:
+        """Add pending counts to the tables and score every key that just got posts."""
+        batch = self._batch()
+        if batch is None:
+            return
+        width = self._mask + 1
+        first = (batch.keys & np.uint64(self._mask)).astype(np.intp)
+        second = ((batch.keys >> np.uint64(32)) & np.uint64(self._mask)).astype(np.intp)
+        for row in np.unique(batch.rows):
+            mask = batch.rows == row
+            cells = np.concatenate((first[mask], second[mask]))
+            added = np.bincount(cells, weights=np.tile(batch.weights[mask], 2), minlength=width)
+            self._ring[row] += added.astype(np.float32)
+        self._score(np.unique(batch.keys), batch)
+
+    def _batch(self) -> _Batch | None:
+        """The pending posts as arrays, with the pairs of each post's first terms added."""
+        pending = self._pending
+        if not pending.rows:
+            return None
+        self._pending = _Pending()
+        post_weights = np.array(pending.weights, dtype=np.float64)
+        post_rows = np.array(pending.rows, dtype=np.intp)
+        # Damped post totals per bucket: the denominator of every share.
+        np.add.at(self._ring_total, post_rows, post_weights)
+        if not pending.keys:
+            return None
+        terms = np.array(pending.keys, dtype=np.uint64)
+        lengths = np.array(pending.lengths, dtype=np.intp)
+        keys = [terms]
+        weights = [np.repeat(post_weights, lengths)]
+        rows = [np.repeat(post_rows, lengths)]
+        pair_first: list[NDArray[np.uint64]] = []
+        pair_second: list[NDArray[np.uint64]] = []
+        if self.params.pairs:
+            starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+            heads = np.minimum(lengths, self.params.max_pair_terms)
+            # Pairs are built per head size, all posts of that size at once.
+            for size in np.unique(heads[heads >= 2]):
+                posts = np.flatnonzero(heads == size)
+                i, j = _triangle(int(size))
+                base = starts[posts][:, None]
+                first = terms[(base + i).ravel()]
+                second = terms[(base + j).ravel()]
+                pair_first.append(first)
+                pair_second.append(second)
+                keys.append(pair_keys(first, second))
+                weights.append(np.repeat(post_weights[posts], len(i)))
+                rows.append(np.repeat(post_rows[posts], len(i)))
+        empty = np.zeros(0, dtype=np.uint64)
+        all_pairs_first = np.concatenate(pair_first) if pair_first else empty
+        all_pairs_second = np.concatenate(pair_second) if pair_second else empty
+        return _Batch(
+            keys=np.concatenate(keys),
+            weights=np.concatenate(weights),
+            rows=np.concatenate(rows),
+            pair_keys=pair_keys(all_pairs_first, all_pairs_second),
+            pair_first=all_pairs_first,
+            pair_second=all_pairs_second,
+            names=pending.names,
+        )
+
+    def _score(self, keys: NDArray[np.uint64], batch: _Batch) -> None:
+        p = self.params
+        assert self._bucket is not None
+        assert self._first_bucket is not None
+        history = (self._bucket - self._first_bucket) * self._bucket_s
+        if history < p.min_history.total_seconds() or self._updates == 0:
+            return
+        first = (keys & np.uint64(self._mask)).astype(np.intp)
+        second = ((keys >> np.uint64(32)) & np.uint64(self._mask)).astype(np.intp)
+        # Most keys have a post or two: drop those that cannot reach any bar before the maths.
+        long_rows = self._window_rows(self._rows)
+        floor = min(p.min_posts, p.watch_min_posts)
+        enough = self._ring[np.ix_(long_rows, first)].sum(axis=0) >= floor
+        keys, first, second = keys[enough], first[enough], second[enough]
+        if len(keys) == 0:
+            return
+        correction = 1.0 - (1.0 - self._alpha) ** self._updates
+        watched = np.isin(keys, self._watch_array)
+        best_z = np.full(len(keys), -np.inf)
+        best: dict[int, tuple[float, float, float, float, float, int]] = {}
+        for buckets in sorted({p.short_buckets, self._rows}):
+            rows = self._window_rows(buckets)
+            total = float(self._ring_total[rows].sum())
+            if total <= 0:
+                continue
+            z = np.full(len(keys), np.inf)
+            surprise = np.full(len(keys), np.inf)
+            count = np.full(len(keys), np.inf)
+            expected = np.zeros(len(keys))
+            # Count-min: a collision only ever adds, so each cell's statistic is an upper bound
+            # on significance and the smaller of the two is the answer (as in SigniTrend).
+            for cells in (first, second):
+                c = self._ring[np.ix_(rows, cells)].sum(axis=0).astype(np.float64)
+                mean = self._mean[cells] / correction
+                std = np.sqrt(np.maximum(self._var[cells] / correction, 0.0))
+                share = np.maximum(mean, self._seasonal_share(cells)) if p.seasonal else mean
+                lam = np.maximum(total * share, p.bias_posts)
+                cell_z = (c - lam) / (total * std / math.sqrt(buckets) + p.bias_posts)
+                z = np.minimum(z, cell_z)
+                surprise = np.minimum(surprise, poisson_surprise(c, lam))
+                replace = c < count
+                count = np.where(replace, c, count)
+                expected = np.where(replace, lam, expected)
+            ratio = count / np.maximum(expected, 1e-9)
+            significant = (z >= p.min_z) | (surprise >= p.min_surprise)
+            fires = (count >= p.min_posts) & (ratio >= p.min_ratio) & significant
+            fires |= watched & (count >= p.watch_min_posts) & (ratio >= WATCH_RATIO)
+            for found in np.flatnonzero(fires & (z > best_z)):
+                i = int(found)
+                best_z[i] = z[i]
+                best[i] = (
+                    float(count[i]),
+                    float(expected[i]),
+                    float(z[i]),
+                    float(surprise[i]),
+                    float(ratio[i]),
+                    buckets,
+                )
+        for index, (count_i, expected_i, z_i, surprise_i, ratio_i, window) in best.items():
+            key = int(keys[index])
+            old = self._hot.get(key)
+            if old is None or z_i > old[2]:
+                terms = batch.terms_of(key)
+                self._hot[key] = (count_i, expected_i, z_i, surprise_i, ratio_i, window, terms)
+
+    def _seasonal_share(self, cells: NDArray[np.intp]) -> NDArray[np.float64]:
+        """The most this cell's share was in this hour (and its neighbour) on earlier days,
+        or in this hour of the week on earlier weeks."""
+        assert self._bucket is not None
+        seconds = self._bucket * self._bucket_s
+        slot = int(seconds // _SLOT_SECONDS)
+        into_slot = seconds % _SLOT_SECONDS
+        neighbour = slot + (1 if into_slot >= _SLOT_SECONDS / 2 else -1)
+        season = cells & self._season_mask
+        found: NDArray[np.float32] = self._day[slot % _SLOTS_PER_DAY, season]
+        # The neighbouring half hour helps when a routine straddles the boundary, but not once
+        # it was folded today: that would be this rise's own first minutes.
+        if self._day_stamp[neighbour % _SLOTS_PER_DAY] < neighbour // _SLOTS_PER_DAY:
+            found = np.maximum(found, self._day[neighbour % _SLOTS_PER_DAY, season])
+        hour = int(seconds // _SECONDS_PER_HOUR) + _WEEK_OFFSET_HOURS
+        if self._week_stamp[hour % 168] < hour // 168:
+            found = np.maximum(found, self._week[hour % 168, season])
+        return found.astype(np.float64)
+
+    # -- results ------------------------------------------------------------------------------
+
+    def signals(self, now: datetime) -> list[Signal]:
+        """Everything that became significant since the last call, strongest first."""
+        if now.tzinfo is None:
+            raise ValueError("now must be timezone-aware UTC")
+        index = self.bucket_of(now)
+        if self._bucket is not None and index > self._bucket:
+            self._advance(index)
+        else:
+            self._flush()
+        hot, self._hot = self._hot, {}
+        found = [
+            s for s in (self._signal(key, *stats) for key, stats in hot.items()) if s is not None
+        ]
+        found.sort(key=lambda s: (-s.z, -s.surprise, s.terms))
+        return found
+
+    def _signal(
+        self,
+        key: int,
+        count: float,
+        expected: float,
+        z: float,
+        surprise: float,
+        ratio: float,
+        buckets: int,
+        terms: tuple[str, ...],
+    ) -> Signal | None:
+        """Evidence for a significant key; None when the evidence does not hold up (too few
+        posts, authors or distinct texts: one voice, however loud, is not a trend)."""
+        p = self.params
+        if not terms:
+            return None
+        assert self._bucket is not None
+        horizon = (self._bucket - buckets + 1) * self._bucket_s
+        needed = set(terms)
+        evidence: list[str] = []
+        authors: set[str] = set()
+        sources: set[str] = set()
+        texts: set[int] = set()
+        posts = 0
+        for recent in reversed(self._recent):
+            if recent.at < horizon:
+                break
+            if not needed <= recent.terms:
+                continue
+            posts += 1
+            authors.add(recent.author)
+            sources.add(recent.source)
+            texts.add(recent.signature)
+            if len(evidence) < MAX_EVIDENCE:
+                evidence.append(recent.id)
+        watched = self._watched(terms)
+        min_posts = p.watch_min_posts if watched else p.min_posts
+        min_authors = min(p.min_authors, p.watch_min_posts) if watched else p.min_authors
+        if posts < min_posts or len(authors) < min_authors or len(texts) < min(3, min_authors):
+            return None
+        lead = terms[0]
+        uses = sum(1 for r in self._recent if r.at >= horizon and lead in r.hashtags)
+        return Signal(
+            terms=terms,
+            hashtag=uses * 2 >= posts,
+            count=round(count, 3),
+            expected=round(expected, 3),
+            z=round(z, 3),
+            surprise=round(min(surprise, 300.0), 3),
+            ratio=round(ratio, 3),
+            window=self.params.bucket * buckets,
+            posts=posts,
+            authors=len(authors),
+            sources=tuple(sorted(sources)),
+            evidence=tuple(evidence),
+            sparkline=self.sparkline(key),
+            watched=watched,
+        )
+
+    def _watched(self, terms: tuple[str, ...]) -> tuple[str, ...]:
+        joined = " ".join(terms)
+        reverse = " ".join(reversed(terms))
+        return tuple(w for w in self.watch_terms if w in terms or w in (joined, reverse))
+
+    def sparkline(self, key: int) -> tuple[int, ...]:
+        """Damped posts per bucket of a key over the long window, oldest first."""
+        assert self._bucket is not None
+        first = key & self._mask
+        second = (key >> 32) & self._mask
+        counts: list[int] = []
+        for index in range(self._bucket - self._rows + 1, self._bucket + 1):
+            row = index % self._rows
+            if self._ring_bucket[row] != index:
+                counts.append(0)
+                continue
+            value = min(self._ring[row, first], self._ring[row, second])
+            counts.append(round(float(value)))
+        return tuple(counts)
+
+    def key_of(self, terms: tuple[str, ...]) -> int:
+        """The table key of a term or a pair of terms."""
+        if len(terms) == 1:
+            return self._hash(terms[0])
+        return pair_key(self._hash(terms[0]), self._hash(terms[1]))
+
+    def recent_posts(self, since: datetime | None = None) -> Iterator[RecentPost]:
+        """Posts of the long window, oldest first (topics read them for content similarity)."""
+        horizon = since.timestamp() if since is not None else -math.inf
+        return (r for r in self._recent if r.at >= horizon)
+
+    @property
+    def clock(self) -> datetime | None:
+        """The start of the current bucket (the detector's notion of now), if it has one."""
+        if self._bucket is None:
+            return None
+        return datetime.fromtimestamp(self._bucket * self._bucket_s, tz=UTC)
+
+    # -- checkpoint ---------------------------------------------------------------------------
+
+    _ARRAYS = (
+        "_ring",
+        "_ring_total",
+        "_ring_bucket",
+        "_mean",
+        "_var",
+        "_day",
+        "_week",
+        "_day_stamp",
+        "_week_stamp",
+        "_slot_counts",
+    )
+
+    def state(self) -> tuple[dict[str, NDArray[Any]], dict[str, Any]]:
+        """Everything needed to continue exactly where this detector is: arrays and plain data.
+
+        Pending counts are flushed first (and scored; what became significant is kept in the
+        plain data), so a detector loaded from this state gives the same signals.
+        """
+        self._flush()
+        arrays = {name.lstrip("_"): getattr(self, name) for name in self._ARRAYS}
+        arrays["author_terms"] = np.array(
+            [(k, b) for k, b in self._author_terms.items()], dtype=np.uint64
+        ).reshape(-1, 2)
+        plain: dict[str, Any] = {
+            "version": 1,
+            "params": {
+                "bucket_s": self._bucket_s,
+                "rows": self._rows,
+                "table_bits": self.params.table_bits,
+                "seasonal_bits": self.params.seasonal_bits,
+            },
+            "updates": self._updates,
+            "slot_total": self._slot_total,
+            "slot": self._slot,
+            "bucket": self._bucket,
+            "first_bucket": self._first_bucket,
+            "late_posts": self.late_posts,
+            "hot": [[str(k), *v[:6], list(v[6])] for k, v in self._hot.items()],
+            "seen": self._seen,
+            "dups": [[str(k), b, c] for k, (b, c) in self._dups.items()],
+            "recent": [
+                [
+                    r.id,
+                    r.author,
+                    r.source,
+                    r.at,
+                    sorted(r.terms),
+                    sorted(r.hashtags),
+                    r.text,
+                    str(r.signature),
+                ]
+                for r in self._recent
+            ],
+        }
+        return arrays, plain
+
+    def load_state(self, arrays: dict[str, NDArray[Any]], plain: dict[str, Any]) -> None:
+        """Continue from `state()` output. Raises ValueError when it was made with other table
+        sizes or buckets (then the caller starts fresh and warms up from stored posts)."""
+        expected = {
+            "bucket_s": self._bucket_s,
+            "rows": self._rows,
+            "table_bits": self.params.table_bits,
+            "seasonal_bits": self.params.seasonal_bits,
+        }
+        if plain.get("version") != 1 or plain.get("params") != expected:
+            raise ValueError(
+                f"checkpoint made with other detector settings ({plain.get('params')}, "
+                f"now {expected})"
+            )
+        for name in self._ARRAYS:
+            value = arrays[name.lstrip("_")]
+            current = getattr(self, name)
+            if value.shape != current.shape:
+                raise ValueError(f"checkpoint table {name} has shape {value.shape}")
+            setattr(self, name, value.astype(current.dtype, copy=True))
+        self._author_terms = {int(k): int(b) for k, b in arrays["author_terms"].tolist()}
+        self._updates = int(plain["updates"])
+        self._slot_total = float(plain["slot_total"])
+        self._slot = plain["slot"]
+        self._bucket = plain["bucket"]
+        self._first_bucket = plain["first_bucket"]
+        self.late_posts = int(plain["late_posts"])
+        self._hot = {
+            int(k): (c, e, z, s, r, int(b), tuple(t)) for k, c, e, z, s, r, b, t in plain["hot"]
+        }
+        self._seen = {str(k): int(v) for k, v in plain["seen"].items()}
+        self._dups = {int(k): (int(b), float(c)) for k, b, c in plain["dups"]}
+        self._recent = deque(
+            RecentPost(i, a, s, float(at), frozenset(t), frozenset(h), text, int(sig))
+            for i, a, s, at, t, h, text, sig in plain["recent"]
+        )
+        self._pending = _Pending()
