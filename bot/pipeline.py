@@ -242,6 +242,12 @@ class Engine:
         """One detect-and-alert step at `now`."""
         with self._lock:
             trends = self.detector.findings(now)
+            # v2 reports a topic when it fires or moves on; "now" is every topic still active.
+            active = (
+                self.detector.current(now)
+                if isinstance(self.detector, StoryDetector) and snapshot
+                else trends
+            )
             pending, self._pending_opportunities = self._pending_opportunities, []
         if self._memory is None:
             # Run mode: the store remembers which posts were scored, so a crash between
@@ -254,8 +260,9 @@ class Engine:
         )
         trends = [self._corroborated(trend, signals) for trend in trends]
         if snapshot:
+            current = [self._corroborated(t, signals) for t in active]
             self.store.replace_current_trends(
-                [trend_to_dict(t) for t in trends[:TRENDS_SNAPSHOT]], now
+                [trend_to_dict(t) for t in current[:TRENDS_SNAPSHOT]], now
             )
         decisions = self.policy.consider_trends(trends, now)
         for signal in signals:

@@ -18,8 +18,9 @@ one (1 hour):
   hour of the week, kept as a decaying maximum, raises the expected share, so a term that rises
   every morning stops alerting after its first day;
 - damping, so one account or a bot farm cannot make a trend: an author counts for a term at most
-  once per window, and a post whose term set was seen recently (exactly, or nearly by min-hash)
-  weighs 1 / (1 + copies seen), so retweet chains and copy-paste campaigns add little.
+  once per window, and a post whose term set was seen recently (exactly, or nearly: a bottom-3
+  sketch of its term hashes) weighs 1 / (1 + copies seen), so retweet chains and copy-paste
+  campaigns add little.
 
 A term or pair *signals* when it is significant (z >= min_z or surprise >= min_surprise), its
 count is at least `min_ratio` times what is expected, and its evidence has enough posts, distinct
@@ -142,7 +143,7 @@ class RecentPost:
     terms: frozenset[str]
     hashtags: frozenset[str]
     text: str
-    signature: int  # equal for posts with the same text (case and spacing aside)
+    signature: int  # CRC-32 of the text (equal for exact copies); the author for short posts
 
 
 @dataclass(slots=True)
@@ -202,23 +203,13 @@ def pair_keys(first: NDArray[np.uint64], second: NDArray[np.uint64]) -> NDArray[
     return np.asarray(mixed, dtype=np.uint64)
 
 
-# Near-duplicates: posts whose term sets agree on all of these min-hashes (for Jaccard
-# similarity J that happens with probability J**3: 73 % at J = 0.9, 13 % at J = 0.5). Short posts
-# share most of their few terms by chance, so only longer ones are compared this way; exact
-# copies (retweets, copy-paste) are caught for every post by the full signature.
-_MINHASH_SEEDS = (0x5BD1E995, 0x27D4EB2F, 0x165667B1)
+# Near-duplicates of longer posts are found by a bottom-3 sketch of their term hashes. Short
+# posts share most of their few terms by chance, so only longer ones are compared this way;
+# exact copies (retweets, copy-paste) are caught for every post by the full signature.
 _MINHASH_MIN_TERMS = 6
 # A post of one or two terms ("Hup! #oranje") has too little content to call it a copy: a crowd
 # chanting a hashtag is a trend. Longer identical term sets are retweets or campaigns.
 _COPY_MIN_TERMS = 3
-
-
-def _minhash(hashes: list[int]) -> int:
-    signature = 0
-    for seed in _MINHASH_SEEDS:
-        low = min(((h ^ seed) * _GOLDEN) & _MASK64 for h in hashes)
-        signature = ((signature ^ low) * _GOLDEN) & _MASK64
-    return signature
 
 
 def stable_hash(text: str) -> int:
@@ -285,6 +276,8 @@ class SignificanceDetector:
         self._ring = np.zeros((self._rows, width), dtype=np.float32)
         self._ring_total = np.zeros(self._rows, dtype=np.float64)
         self._ring_bucket = np.full(self._rows, -1, dtype=np.int64)
+        # The long window's counts per cell, kept as rows enter and leave (one gather to score).
+        self._long_sum = np.zeros(width, dtype=np.float64)
         self._mean = np.zeros(width, dtype=np.float64)
         self._var = np.zeros(width, dtype=np.float64)
         self._updates = 0
@@ -374,9 +367,17 @@ class SignificanceDetector:
     def _claim_row(self, index: int) -> None:
         self._flush()  # pending counts may still belong to the row's previous bucket
         row = index % self._rows
+        self._evict(row)
+        self._ring_bucket[row] = index
+
+    def _evict(self, row: int) -> None:
+        """Empty a row whose bucket leaves the long window (and take it out of the sum)."""
+        if self._ring_bucket[row] >= 0:
+            self._long_sum -= self._ring[row]
+            np.maximum(self._long_sum, 0.0, out=self._long_sum)  # float rounding, never < 0
         self._ring[row] = 0.0
         self._ring_total[row] = 0.0
-        self._ring_bucket[row] = index
+        self._ring_bucket[row] = -1
 
     def _count(self, post: Post, terms: dict[str, bool], index: int, at: float) -> RecentPost:
         # The hot path: plain ints and list appends only; numpy takes over in _flush.
@@ -384,6 +385,7 @@ class SignificanceDetector:
         pending = self._pending
         row = index % self._rows
         author = author_key(post)
+        text = post.full_text
         cache = self._hashes
         author_h = cache.get(author) or self._hash(author)
         hashes = [cache.get(t) or self._hash(t) for t in terms]
@@ -391,7 +393,11 @@ class SignificanceDetector:
         if p.dedupe and len(hashes) >= _COPY_MIN_TERMS:
             copies = self._copies((sum(hashes) * _GOLDEN) & _MASK64, index)
             if len(hashes) >= _MINHASH_MIN_TERMS:
-                copies = max(copies, self._copies(_minhash(hashes), index))
+                # Bottom-3 sketch: the three smallest term hashes (random, so a uniform sample
+                # of the set); posts agree on it with probability about J**3 for Jaccard J.
+                low = sorted(hashes)[:3]
+                sketch = ((low[0] * _GOLDEN + low[1]) * _GOLDEN + low[2]) & _MASK64
+                copies = max(copies, self._copies(sketch, index))
             weight = 1.0 / (1.0 + copies)
         names = pending.names
         keys = pending.keys
@@ -422,8 +428,11 @@ class SignificanceDetector:
             hashtags=frozenset(t for t, tag in terms.items() if tag)
             if True in terms.values()
             else _NO_TERMS,
-            text=post.full_text,
-            signature=zlib.crc32(" ".join(post.full_text.lower().split()).encode()),
+            text=text,
+            # Short posts are never copies (see _COPY_MIN_TERMS): each author's counts apart.
+            signature=zlib.crc32(text.encode())
+            if len(hashes) >= _COPY_MIN_TERMS
+            else author_h,
         )
         self._recent.append(recent)
         return recent
@@ -449,6 +458,14 @@ class SignificanceDetector:
         if index - self._bucket > self._rows:
             # A long silence: nothing to complete, but hour tables must fold at the right time.
             self._complete_slot(index * self._bucket_s)
+        if index - self._bucket >= self._rows:
+            self._ring[:] = 0.0
+            self._ring_total[:] = 0.0
+            self._ring_bucket[:] = -1
+            self._long_sum[:] = 0.0
+        else:
+            for entering in range(self._bucket + 1, index + 1):
+                self._evict(entering % self._rows)
         self._bucket = index
         self._claim_row(index)
         self._prune(index)
@@ -543,6 +560,7 @@ class SignificanceDetector:
             cells = np.concatenate((first[mask], second[mask]))
             added = np.bincount(cells, weights=np.tile(batch.weights[mask], 2), minlength=width)
             self._ring[row] += added.astype(np.float32)
+            self._long_sum += added
         self._score(np.unique(batch.keys), batch)
 
     def _batch(self) -> _Batch | None:
@@ -602,9 +620,8 @@ class SignificanceDetector:
         first = (keys & np.uint64(self._mask)).astype(np.intp)
         second = ((keys >> np.uint64(32)) & np.uint64(self._mask)).astype(np.intp)
         # Most keys have a post or two: drop those that cannot reach any bar before the maths.
-        long_rows = self._window_rows(self._rows)
         floor = min(p.min_posts, p.watch_min_posts)
-        enough = self._ring[np.ix_(long_rows, first)].sum(axis=0) >= floor
+        enough = self._long_sum[first] >= floor
         keys, first, second = keys[enough], first[enough], second[enough]
         if len(keys) == 0:
             return
@@ -624,7 +641,10 @@ class SignificanceDetector:
             # Count-min: a collision only ever adds, so each cell's statistic is an upper bound
             # on significance and the smaller of the two is the answer (as in SigniTrend).
             for cells in (first, second):
-                c = self._ring[np.ix_(rows, cells)].sum(axis=0).astype(np.float64)
+                if buckets == self._rows:
+                    c = self._long_sum[cells]
+                else:
+                    c = self._ring[np.ix_(rows, cells)].sum(axis=0).astype(np.float64)
                 mean = self._mean[cells] / correction
                 std = np.sqrt(np.maximum(self._var[cells] / correction, 0.0))
                 share = np.maximum(mean, self._seasonal_share(cells)) if p.seasonal else mean
@@ -711,7 +731,9 @@ class SignificanceDetector:
         if not terms:
             return None
         assert self._bucket is not None
-        horizon = (self._bucket - buckets + 1) * self._bucket_s
+        # Evidence comes from the long window: the key may have fired in the short one some
+        # minutes before this call (during a warm-up, or between two slow ticks).
+        horizon = (self._bucket - self._rows + 1) * self._bucket_s
         needed = set(terms)
         evidence: list[str] = []
         authors: set[str] = set()
@@ -795,6 +817,7 @@ class SignificanceDetector:
 
     _ARRAYS = (
         "_ring",
+        "_long_sum",
         "_ring_total",
         "_ring_bucket",
         "_mean",

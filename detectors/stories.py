@@ -56,6 +56,10 @@ class StoryDetector:
             signals, new, lambda: list(self.significance.recent_posts()), now
         )
 
+    def current(self, now: datetime) -> list[Trend]:
+        """All topics still active at `now` (what `/trends` shows), strongest first."""
+        return self.topics.active(now)
+
     def state(self) -> tuple[dict[str, NDArray[Any]], dict[str, Any]]:
         return self.significance.state()
 

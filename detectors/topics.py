@@ -321,6 +321,13 @@ class TopicTracker:
 
     # -- output -------------------------------------------------------------------------------
 
+    def active(self, now: datetime) -> list[Trend]:
+        """Every topic with posts in the last hour, strongest first: what is trending now."""
+        horizon = (now - timedelta(hours=1)).timestamp()
+        live = [t for t in self.topics.values() if t.best is not None and t.last_post_at >= horizon]
+        live.sort(key=lambda t: -(t.best.z if t.best else 0.0))
+        return [self._trend(topic, now) for topic in live]
+
     def _trend(self, topic: Topic, now: datetime) -> Trend:
         assert topic.best is not None
         best = topic.best

@@ -201,3 +201,36 @@ def test_a_message_slack_rejects_for_good_does_not_block_the_others(tmp_path: Pa
         edited = store.all_alerts()[0]
         assert "message_not_found" in (edited.last_error or "")
         assert store.outbox() == []  # not retried forever
+
+
+def test_a_topic_reaching_a_later_stage_edits_its_message(tmp_path: Path) -> None:
+    with FakeSlack() as slack:
+        store = store_at(tmp_path)
+        notifier = SlackNotifier(slack.token, base_url=slack.base_url)
+        policy = AlertPolicy(CONFIG, store)
+        policy.consider_trends([replace(trend(20), stage="emerging")], NOW)
+        deliver_outbox(store, notifier, lookup, {}, NOW)
+        # Same size, same stage a minute later: nothing to say.
+        later = NOW + timedelta(minutes=1)
+        assert policy.consider_trends([replace(trend(21), stage="emerging")], later) == []
+        # Now it peaks without doubling: the message must say so (the window is closing).
+        later = NOW + timedelta(minutes=2)
+        decisions = policy.consider_trends([replace(trend(22), stage="peaking")], later)
+        assert [d.is_update for d in decisions] == [True]
+        report = deliver_outbox(store, notifier, lookup, {}, later)
+        assert (report.sent, report.updated) == (0, 1)
+        messages = slack.messages()
+        assert len(messages) == 1
+        assert "Peaking" in str(messages[0]["blocks"])
+        # A stage never goes back: a late "rising" finding does not edit it again.
+        later = NOW + timedelta(minutes=3)
+        assert policy.consider_trends([replace(trend(22), stage="rising")], later) == []
+
+
+def test_a_topic_is_recognised_by_its_key_even_with_new_terms(tmp_path: Path) -> None:
+    store = store_at(tmp_path)
+    policy = AlertPolicy(CONFIG, store)
+    policy.consider_trends([trend(20)], NOW)
+    renamed = replace(trend(20, terms=("penalty", "alonso")), key="trend:twelftal")
+    assert policy.consider_trends([renamed], NOW + timedelta(minutes=6)) == []
+    assert len(store.all_alerts()) == 1

@@ -402,3 +402,20 @@ def test_claimed_blocks_rejects_unknown_action_and_escapes_odd_user() -> None:
         claimed_blocks([], "U1", "explode")
     blocks = claimed_blocks([], "<!channel>", "claim")
     assert blocks[0]["elements"][0]["text"] == "✋ &lt;!channel&gt; took this"
+
+
+def test_a_trend_with_a_lifecycle_stage_says_whether_the_window_is_open() -> None:
+    from dataclasses import replace
+
+    for stage, header, meaning in [
+        ("emerging", "🌱 Emerging: #twelftal", "just started"),
+        ("rising", "📈 Rising: #twelftal", "the window to hook in is open"),
+        ("peaking", "🔝 Peaking: #twelftal", "hook in now or let it go"),
+        ("fading", "📉 Fading: #twelftal", "the window is closing"),
+    ]:
+        alert = trend_alert(trend=replace(make_trend(), stage=stage, surprise=7.2))
+        blocks = alert_blocks(alert)
+        assert validate_blocks(blocks) == []
+        assert blocks[0]["text"]["text"] == header
+        assert meaning in blocks[1]["text"]["text"]
+        assert "chance ~1 in 10^7" in all_text(blocks)

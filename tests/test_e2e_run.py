@@ -364,3 +364,17 @@ def test_a_refused_bot_token_stops_run_with_one_clear_line(
     assert "the bot token was refused (invalid_auth) — check SLACK_BOT_TOKEN" in result.stderr
     assert "Traceback" not in result.stderr
     assert "xoxb-wrong-token" not in result.stderr
+
+
+def test_the_detector_continues_from_its_checkpoint_on_the_next_run(
+    world, fake_slack: FakeSlack
+) -> None:
+    tmp_path, config, _feeds, _publish, _now = world
+    first = run_once(tmp_path, config, fake_slack)
+    assert "checkpoint saved" in first
+    store = Store(f"sqlite:///{tmp_path / 'inhaker.db'}")
+    saved = store.load_checkpoint("trends")
+    assert saved is not None
+    assert saved.detector == "signitrend"
+    second = run_once(tmp_path, config, fake_slack)
+    assert "trend detector restored from its checkpoint" in second

@@ -433,6 +433,8 @@ def trends_list_blocks(
         title = _escaped_clip(_one_line(trend.title), 150)
         spark = _spark_code(trend)
         first = f"*{title}*  {spark}" if spark else f"*{title}*"
+        if trend.stage:
+            first += f"  _{trend.stage}_"
         since = f"_since {_hhmm(trend.detected_at)} ({_age(trend.detected_at, now)})_"
         blocks.append(
             _section(f"{first}\n{why_line(trend, window_minutes=window_minutes)}\n{since}")
