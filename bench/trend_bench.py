@@ -4,14 +4,17 @@ What it does:
 1. builds the labelled streams (bench/crisis_streams.py: CrisisLex T26 dev events injected into
    a thin and a busy background, with a spam account and a daily recurring hashtag as traps) in a
    directory outside the repository;
-2. runs `inhaker replay STREAM --alerts-out ALERTS` (as a subprocess, `python -m bot.cli`) and
-   every peer of bench/peers.py (huginn, mastodon, gnip, ewma, kleinberg; each a subprocess) on
-   the same streams, two at a time on a 2-core machine, and records each one's throughput (posts/s
-   as the detector reports it, excluding interpreter start-up) and peak memory (max RSS of the
-   child process, from wait4);
+2. runs `inhaker replay STREAM --alerts-out ALERTS` (as a subprocess, `python -m bot.cli`) twice:
+   `inhaker` is detection v2 (the default config, `detector: signitrend`) and `inhaker-v1` is
+   detection v1 (`--config` with `detector: rising` and v1's thresholds, written into the work
+   dir: see V1_CONFIG), and every peer of bench/peers.py (huginn, mastodon, gnip, ewma,
+   kleinberg; each a subprocess) on the same streams, two at a time on a 2-core machine, and
+   records each one's throughput (posts/s as the detector reports it, excluding interpreter
+   start-up) and peak memory (max RSS of the child process, from wait4);
 3. matches trend alerts to events and traps and prints Markdown tables: recall, precision, F1,
    median and max latency from onset, duplicate alerts per event, false alerts per day, trap
-   alerts, throughput and memory per detector and variant, and each event's latency.
+   alerts, throughput and memory per detector and variant, and each event's latency. The two
+   inhaker runs are labelled "inhaker v2" and "inhaker v1" in the tables.
 
 Definitions (also in bench/README.md):
 - Scored period: from the first event's onset to the end of the stream. The warm-up before it
@@ -65,8 +68,30 @@ from typing import Any
 import crisis_streams
 
 REPO = Path(__file__).resolve().parents[1]
-DETECTORS = ("inhaker", "huginn", "mastodon", "gnip", "ewma", "kleinberg")
+DETECTORS = ("inhaker", "inhaker-v1", "huginn", "mastodon", "gnip", "ewma", "kleinberg")
+INHAKER = frozenset({"inhaker", "inhaker-v1"})
+LABELS = {"inhaker": "inhaker v2", "inhaker-v1": "inhaker v1"}
 OFFLINE = frozenset({"kleinberg"})
+# Detection v1 with the thresholds it was benchmarked with (its built-in defaults), for
+# `inhaker replay --config`; written into the work dir, never into the repository.
+V1_CONFIG = """\
+detection:
+  detector: rising
+  bucket: 10m
+  window: 1h
+  baseline: 24h
+  min_history: 1h
+  min_posts: 10
+  min_authors: 5
+  min_ratio: 4.0
+  min_score: 6.0
+  watch_min_posts: 3
+"""
+V1_CONFIG_NAME = "inhaker-v1.feeds.yaml"
+# Job order within a stream: the slow detectors first (v1 replays at ~700 posts/s on busy).
+SLOWEST_FIRST = {"inhaker-v1": 0, "inhaker": 1, "kleinberg": 2}
+# runs.json format: 1 (before v2) called v1 "inhaker"; 2 calls it "inhaker-v1".
+RUNS_FORMAT = 2
 MATCH_SHARE = 0.5
 # The keyword rule also needs this share of the evidence from the event: an alert on "fire" made
 # of background posts that happens to fire during a fire is not a detection of it.
@@ -95,9 +120,16 @@ class Run:
     stderr: str = ""
 
 
-def command(detector: str, stream: Path, alerts: Path) -> list[str]:
-    if detector == "inhaker":
-        return [sys.executable, "-m", "bot.cli", "replay", str(stream), "--alerts-out", str(alerts)]
+def label(detector: str) -> str:
+    return LABELS.get(detector, detector)
+
+
+def command(detector: str, stream: Path, alerts: Path, work: Path) -> list[str]:
+    if detector in INHAKER:
+        replay = [sys.executable, "-m", "bot.cli", "replay", str(stream)]
+        if detector == "inhaker-v1":
+            replay += ["--config", str(work / V1_CONFIG_NAME)]
+        return [*replay, "--alerts-out", str(alerts)]
     peers = str(Path(__file__).resolve().parent / "peers.py")
     return [sys.executable, peers, detector, str(stream), "--alerts-out", str(alerts)]
 
@@ -107,11 +139,11 @@ def run_one(detector: str, variant: str, stream: Path, work: Path) -> Run:
     log = work / f"{variant}.{detector}.stderr"
     run = Run(detector, variant, alerts)
     env = dict(os.environ, PYTHONHASHSEED="0")
-    print(f"  running {detector} on {variant} ...", file=sys.stderr, flush=True)
+    print(f"  running {label(detector)} on {variant} ...", file=sys.stderr, flush=True)
     started = time.perf_counter()
     with log.open("w", encoding="utf-8") as err:
         proc = subprocess.Popen(
-            command(detector, stream, alerts),
+            command(detector, stream, alerts, work),
             cwd=REPO,
             env=env,
             stdin=subprocess.DEVNULL,
@@ -127,7 +159,7 @@ def run_one(detector: str, variant: str, stream: Path, work: Path) -> Run:
     found = RATE.search(run.stderr)
     run.rate = float(found.group(1).replace(",", "")) if found else None
     print(
-        f"  done {detector} on {variant}: {run.wall_s:.1f}s, exit {run.returncode}",
+        f"  done {label(detector)} on {variant}: {run.wall_s:.1f}s, exit {run.returncode}",
         file=sys.stderr,
         flush=True,
     )
@@ -301,7 +333,7 @@ def results_table(scores: Sequence[Score], runs: dict[tuple[str, str], Run]) -> 
     ]
     for s in scores:
         run = runs[(s.detector, s.variant)]
-        name = s.detector + (" (offline)" if s.detector in OFFLINE else "")
+        name = label(s.detector) + (" (offline)" if s.detector in OFFLINE else "")
         if run.returncode not in (0,):
             name += f" (exit {run.returncode})"
         latencies = list(s.detected.values())
@@ -316,7 +348,7 @@ def results_table(scores: Sequence[Score], runs: dict[tuple[str, str], Run]) -> 
 
 
 def latency_table(scores: Sequence[Score], meta: dict[str, Any]) -> list[str]:
-    detectors = [s.detector for s in scores]
+    detectors = [label(s.detector) for s in scores]
     lines = [
         "| event (on-topic posts in stream) | " + " | ".join(detectors) + " |",
         "| --- | " + " | ".join("---:" for _ in detectors) + " |",
@@ -350,16 +382,17 @@ def report(
         print("\n".join(latency_table(scores, meta)))
     print(
         "\nRun times (wall, s): "
-        + ", ".join(f"{r.detector}/{r.variant} {r.wall_s:.0f}" for r in runs.values())
+        + ", ".join(f"{label(r.detector)}/{r.variant} {r.wall_s:.0f}" for r in runs.values())
     )
     for r in runs.values():
         if r.returncode != 0:
             tail = r.stderr.strip().splitlines()[-3:]
-            print(f"\n{r.detector} on {r.variant} exited {r.returncode}: {' / '.join(tail)}")
+            print(f"\n{label(r.detector)} on {r.variant} exited {r.returncode}: {' / '.join(tail)}")
 
 
 def save_runs(work: Path, runs: dict[tuple[str, str], Run], header: str) -> None:
     data = {
+        "format": RUNS_FORMAT,
         "header": header,
         "runs": [
             {
@@ -380,9 +413,11 @@ def save_runs(work: Path, runs: dict[tuple[str, str], Run], header: str) -> None
 def rescore(work: Path) -> int:
     """Score the alerts of an earlier run again (after a change to the scoring only)."""
     saved = json.loads((work / "runs.json").read_text("utf-8"))
+    old = saved.get("format", 1) < RUNS_FORMAT  # before v2, "inhaker" was detection v1
     runs: dict[tuple[str, str], Run] = {}
     for item in saved["runs"]:
-        run = Run(item["detector"], item["variant"], work / item["alerts"])
+        detector = "inhaker-v1" if old and item["detector"] == "inhaker" else item["detector"]
+        run = Run(detector, item["variant"], work / item["alerts"])
         run.returncode, run.wall_s = item["returncode"], item["wall_s"]
         run.rate, run.max_rss_mib = item["rate"], item["max_rss_mib"]
         runs[(run.detector, run.variant)] = run
@@ -447,9 +482,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         }
         labels = {name: json.loads(paths[1].read_text("utf-8")) for name, paths in built.items()}
 
+        (work / V1_CONFIG_NAME).write_text(V1_CONFIG, encoding="utf-8")
         jobs = [(d, v) for v in built for d in detectors]
-        # Longest first (inhaker on the busy stream dominates), so two cores stay busy.
-        jobs.sort(key=lambda job: (job[1] != "busy", job[0] != "inhaker", job[0] != "kleinberg"))
+        # Longest first, so two cores stay busy: v1 on the busy stream (~11 of the full run's
+        # minutes) takes one core while the other runs everything else.
+        jobs.sort(key=lambda job: (job[1] != "busy", SLOWEST_FIRST.get(job[0], len(SLOWEST_FIRST))))
         with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
             futures = [pool.submit(run_one, d, v, built[v][0], work) for d, v in jobs]
             results = [f.result() for f in futures]
@@ -458,7 +495,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         header = (
             f"Command: `python bench/trend_bench.py{' --quick' if args.quick else ''}` "
             f"(seed {args.seed}); machine: {platform.machine()}, {os.cpu_count()} cores, "
-            f"Python {platform.python_version()}; {args.jobs} detector runs at a time. "
+            f"Python {platform.python_version()}; {args.jobs} detector runs at a time; "
+            f"inhaker v2 = `inhaker replay` with the default config, inhaker v1 = the same with "
+            f"`--config` holding `detection: detector: rising` and v1's thresholds. "
             f"Streams built in {build_s:.0f} s; whole run {total_s / 60:.1f} min."
         )
         save_runs(work, runs, header)

@@ -163,12 +163,14 @@ def test_one_account_repeating_itself_is_not_a_trend() -> None:
 
 
 def test_a_bot_farm_posting_one_text_is_damped() -> None:
+    # (A farm posting only a hashtag and one word looks exactly like a crowd chanting it; such
+    # short posts are never treated as copies. See docs/dev-notes.md.)
     stream = Stream()
     stream.background(T0, hours=6)
     onset = T0 + timedelta(hours=6)
     for k in range(40):
         stream.add(
-            "Koop nu de nieuwe #superpil https://x.example/deal",
+            "Koop de geweldige #superpil voor je gezondheid https://x.example/deal",
             onset + timedelta(seconds=20 * k),
             f"bot{k}",
         )
