@@ -60,6 +60,8 @@ _MASK64 = (1 << 64) - 1
 _GOLDEN = 0x9E3779B97F4A7C15
 _HASH_CACHE_LIMIT = 500_000
 _NO_TERMS: frozenset[str] = frozenset()
+# Cells of the (author, term) table: 2^21 (16 MiB); a busy hour of 60,000 posts fills 1 in 4.
+_AUTHOR_BITS = 21
 _SECONDS_PER_HOUR = 3600
 # Seasonal cells are half hours: a routine such as a 09:00-09:30 stand-up keeps its full share
 # in its cell, where an hourly mean would halve it.
@@ -148,12 +150,13 @@ class RecentPost:
 
 @dataclass(slots=True)
 class _Pending:
-    """Counts not yet in the tables: per post its counted term hashes and its weight."""
+    """Counts not yet in the tables: per post its term hashes, weight, bucket and author."""
 
-    keys: list[int] = field(default_factory=list)  # counted term hashes, all posts in a row
+    keys: list[int] = field(default_factory=list)  # term hashes, all posts in a row
     lengths: list[int] = field(default_factory=list)  # how many of `keys` each post has
     weights: list[float] = field(default_factory=list)  # per post
-    rows: list[int] = field(default_factory=list)  # per post
+    buckets: list[int] = field(default_factory=list)  # per post
+    authors: list[int] = field(default_factory=list)  # per post: the author's hash
     names: dict[int, str] = field(default_factory=dict)  # term hash -> term
 
 
@@ -298,7 +301,9 @@ class SignificanceDetector:
         self._hot: dict[int, tuple[float, float, float, float, float, int, tuple[str, ...]]] = {}
         self._recent: deque[RecentPost] = deque()
         self._seen: dict[str, int] = {}
-        self._author_terms: dict[int, int] = {}
+        # (author, term) -> bucket it last counted in; see _first_use.
+        self._author_mask = (1 << _AUTHOR_BITS) - 1
+        self._author_seen = np.full(1 << _AUTHOR_BITS, np.iinfo(np.int64).min // 2, np.int64)
         self._dups: dict[int, tuple[int, float]] = {}
         self._hashes: dict[str, int] = {}
         self.late_posts = 0
@@ -383,7 +388,6 @@ class SignificanceDetector:
         # The hot path: plain ints and list appends only; numpy takes over in _flush.
         p = self.params
         pending = self._pending
-        row = index % self._rows
         author = author_key(post)
         text = post.full_text
         cache = self._hashes
@@ -399,26 +403,12 @@ class SignificanceDetector:
                 sketch = ((low[0] * _GOLDEN + low[1]) * _GOLDEN + low[2]) & _MASK64
                 copies = max(copies, self._copies(sketch, index))
             weight = 1.0 / (1.0 + copies)
-        names = pending.names
-        keys = pending.keys
-        before = len(keys)
-        if p.dedupe:
-            # One author counts once per term per window: a repeating account adds nothing.
-            author_terms = self._author_terms
-            floor = index - self._rows
-            for term, h in zip(terms, hashes, strict=True):
-                seen_key = author_h ^ h
-                last = author_terms.get(seen_key)
-                if last is None or last <= floor:
-                    author_terms[seen_key] = index
-                    keys.append(h)
-                    names[h] = term
-        else:
-            keys.extend(hashes)
-            names.update(zip(hashes, terms, strict=True))
-        pending.lengths.append(len(keys) - before)
+        pending.keys.extend(hashes)
+        pending.names.update(zip(hashes, terms, strict=True))
+        pending.lengths.append(len(hashes))
         pending.weights.append(weight)
-        pending.rows.append(row)
+        pending.buckets.append(index)
+        pending.authors.append(author_h)
         recent = RecentPost(
             id=post.id,
             author=author,
@@ -536,7 +526,6 @@ class SignificanceDetector:
             return  # the maps below are swept once per window: they hold at most two windows
         self._swept = index // self._rows
         self._seen = {k: b for k, b in self._seen.items() if b >= oldest}
-        self._author_terms = {k: b for k, b in self._author_terms.items() if b >= oldest}
         stale = index - 8 * _DUP_HALF_LIFE_BUCKETS
         self._dups = {k: v for k, v in self._dups.items() if v[0] >= stale}
 
@@ -566,17 +555,27 @@ class SignificanceDetector:
     def _batch(self) -> _Batch | None:
         """The pending posts as arrays, with the pairs of each post's first terms added."""
         pending = self._pending
-        if not pending.rows:
+        if not pending.buckets:
             return None
         self._pending = _Pending()
         post_weights = np.array(pending.weights, dtype=np.float64)
-        post_rows = np.array(pending.rows, dtype=np.intp)
+        post_buckets = np.array(pending.buckets, dtype=np.int64)
+        post_rows = (post_buckets % self._rows).astype(np.intp)
         # Damped post totals per bucket: the denominator of every share.
         np.add.at(self._ring_total, post_rows, post_weights)
         if not pending.keys:
             return None
         terms = np.array(pending.keys, dtype=np.uint64)
         lengths = np.array(pending.lengths, dtype=np.intp)
+        if self.params.dedupe:
+            fresh = self._first_use(
+                terms,
+                np.repeat(np.array(pending.authors, dtype=np.uint64), lengths),
+                np.repeat(post_buckets, lengths),
+            )
+            terms = terms[fresh]
+            owner = np.repeat(np.arange(len(lengths)), lengths)[fresh]
+            lengths = np.bincount(owner, minlength=len(lengths)).astype(np.intp)
         keys = [terms]
         weights = [np.repeat(post_weights, lengths)]
         rows = [np.repeat(post_rows, lengths)]
@@ -609,6 +608,28 @@ class SignificanceDetector:
             pair_second=all_pairs_second,
             names=pending.names,
         )
+
+    def _first_use(
+        self, terms: NDArray[np.uint64], authors: NDArray[np.uint64], buckets: NDArray[np.int64]
+    ) -> NDArray[np.bool_]:
+        """Which (author, term) uses count: one per author per term per long window.
+
+        A fixed table of the bucket in which each (author, term) last counted, probed at two
+        cells (seen only when both say so, as in a Bloom filter), so memory does not grow with
+        the number of accounts; a collision can only drop a count, never add one.
+        """
+        keys = authors ^ terms
+        # Within the batch, only the first use of a key can count.
+        first = np.zeros(len(keys), dtype=bool)
+        first[np.unique(keys, return_index=True)[1]] = True
+        cells_a = (keys & np.uint64(self._author_mask)).astype(np.intp)
+        cells_b = ((keys >> np.uint64(32)) & np.uint64(self._author_mask)).astype(np.intp)
+        floor = buckets - self._rows
+        seen = (self._author_seen[cells_a] > floor) & (self._author_seen[cells_b] > floor)
+        fresh = first & ~seen
+        self._author_seen[cells_a[fresh]] = buckets[fresh]
+        self._author_seen[cells_b[fresh]] = buckets[fresh]
+        return fresh
 
     def _score(self, keys: NDArray[np.uint64], batch: _Batch) -> None:
         p = self.params
@@ -816,6 +837,7 @@ class SignificanceDetector:
     # -- checkpoint ---------------------------------------------------------------------------
 
     _ARRAYS = (
+        "_author_seen",
         "_ring",
         "_long_sum",
         "_ring_total",
@@ -837,9 +859,6 @@ class SignificanceDetector:
         """
         self._flush()
         arrays = {name.lstrip("_"): getattr(self, name) for name in self._ARRAYS}
-        arrays["author_terms"] = np.array(
-            [(k, b) for k, b in self._author_terms.items()], dtype=np.uint64
-        ).reshape(-1, 2)
         plain: dict[str, Any] = {
             "version": 1,
             "params": {
@@ -893,7 +912,6 @@ class SignificanceDetector:
             if value.shape != current.shape:
                 raise ValueError(f"checkpoint table {name} has shape {value.shape}")
             setattr(self, name, value.astype(current.dtype, copy=True))
-        self._author_terms = {int(k): int(b) for k, b in arrays["author_terms"].tolist()}
         self._updates = int(plain["updates"])
         self._slot_total = float(plain["slot_total"])
         self._slot = plain["slot"]
