@@ -230,8 +230,8 @@ class TopicTracker:
         if similarity[best] >= self.params.merge_similarity:
             return topics[best]
         shares = [
-            sum(1 for p in evidence if not p.terms.isdisjoint(t.terms[:3])) / len(evidence)
-            for t in topics
+            sum(1 for p in evidence if not lead.isdisjoint(p.terms)) / len(evidence)
+            for lead in (set(t.terms[:3]) for t in topics)
         ]
         best = int(np.argmax(shares))
         if shares[best] >= self.params.co_occurrence:
@@ -259,7 +259,7 @@ class TopicTracker:
             return
         topics = list(self.topics.values())
         wanted = set().union(*(t.terms for t in topics))
-        candidates = [p for p in new_posts if not p.terms.isdisjoint(wanted)]
+        candidates = [p for p in new_posts if not wanted.isdisjoint(p.terms)]
         if not candidates:
             return
         matrix = vstack([t.centroid for t in topics])
@@ -268,7 +268,7 @@ class TopicTracker:
         for column, topic in enumerate(topics):
             terms = set(topic.terms)
             for row, post in enumerate(candidates):
-                if post.terms.isdisjoint(terms):
+                if terms.isdisjoint(post.terms):
                     similarity[row, column] = -1.0
         best = similarity.argmax(axis=1)
         for row, post in enumerate(candidates):
@@ -334,7 +334,7 @@ class TopicTracker:
         horizon = (now - timedelta(hours=1)).timestamp()
         terms = set(topic.terms)
         # Evidence is what the team reads as "the posts behind it": each names one of its terms.
-        named = [p for p in topic.posts.values() if not p.terms.isdisjoint(terms)]
+        named = [p for p in topic.posts.values() if not terms.isdisjoint(p.terms)]
         recent = sorted((p for p in named if p.at >= horizon), key=lambda p: -p.at)
         if not recent:
             recent = sorted(named, key=lambda p: -p.at)
