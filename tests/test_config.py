@@ -220,3 +220,22 @@ def test_a_mastodon_source_that_reads_nothing_is_rejected() -> None:
         "feeds.yaml:2: sources[0]: reads nothing: add hashtags, set timeline: public or local, "
         "or set trends: true"
     )
+
+
+def test_the_detector_is_chosen_in_detection_and_a_typo_is_named() -> None:
+    assert parse_config("").detection.detector == "signitrend"
+    v1 = parse_config("detection:\n  detector: rising\n  bucket: 10m\n")
+    assert v1.detection.rising_params().bucket == timedelta(minutes=10)
+    found = problems_of("detection:\n  detector: signitrnd\n")
+    assert found == [
+        "feeds.yaml:2: detection.detector: must be one of 'signitrend' or 'rising' "
+        "(got 'signitrnd')"
+    ]
+
+
+def test_detection_windows_must_nest() -> None:
+    found = problems_of("detection:\n  short_window: 2h\n  window: 1h\n")
+    assert len(found) == 1
+    assert "short_window must lie between bucket and window" in found[0]
+    params = parse_config("detection:\n  min_score: 4.5\n").detection.significance_params()
+    assert params.min_z == 4.5
