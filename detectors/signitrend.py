@@ -297,7 +297,10 @@ class SignificanceDetector:
         self._bucket: int | None = None
         self._first_bucket: int | None = None
         self._pending = _Pending()
-        self._hot: dict[int, tuple[float, float, float, float, float, int, tuple[str, ...]]] = {}
+        # key -> (count, expected, z, surprise, ratio, window buckets, bucket it fired in, terms)
+        self._hot: dict[
+            int, tuple[float, float, float, float, float, int, int, tuple[str, ...]]
+        ] = {}
         self._recent: deque[RecentPost] = deque()
         self._seen: dict[str, int] = {}
         # (author, term) -> bucket it last counted in; see _first_use.
@@ -697,7 +700,16 @@ class SignificanceDetector:
             old = self._hot.get(key)
             if old is None or z_i > old[2]:
                 terms = batch.terms_of(key)
-                self._hot[key] = (count_i, expected_i, z_i, surprise_i, ratio_i, window, terms)
+                self._hot[key] = (
+                    count_i,
+                    expected_i,
+                    z_i,
+                    surprise_i,
+                    ratio_i,
+                    window,
+                    self._bucket,
+                    terms,
+                )
 
     def _seasonal_share(self, cells: NDArray[np.intp]) -> NDArray[np.float64]:
         """The most this cell's share was in this hour (and its neighbour) on earlier days,
@@ -745,6 +757,7 @@ class SignificanceDetector:
         surprise: float,
         ratio: float,
         buckets: int,
+        fired: int,
         terms: tuple[str, ...],
     ) -> Signal | None:
         """Evidence for a significant key; None when the evidence does not hold up (too few
@@ -753,9 +766,10 @@ class SignificanceDetector:
         if not terms:
             return None
         assert self._bucket is not None
-        # Evidence comes from the long window: the key may have fired in the short one some
-        # minutes before this call (during a warm-up, or between two slow ticks).
-        horizon = (self._bucket - self._rows + 1) * self._bucket_s
+        # Evidence: the posts of the window that fired, as it was when it fired (a warm-up or a
+        # slow tick may ask later), up to now. For a common word most posts of a long window
+        # are its usual traffic; the window that fired holds the rise.
+        horizon = (fired - buckets + 1) * self._bucket_s
         needed = set(terms)
         evidence: list[str] = []
         authors: set[str] = set()
@@ -874,7 +888,7 @@ class SignificanceDetector:
             "bucket": self._bucket,
             "first_bucket": self._first_bucket,
             "late_posts": self.late_posts,
-            "hot": [[str(k), *v[:6], list(v[6])] for k, v in self._hot.items()],
+            "hot": [[str(k), *v[:7], list(v[7])] for k, v in self._hot.items()],
             "seen": self._seen,
             "dups": [[str(k), b, c] for k, (b, c) in self._dups.items()],
             "recent": [
@@ -919,7 +933,8 @@ class SignificanceDetector:
         self._first_bucket = plain["first_bucket"]
         self.late_posts = int(plain["late_posts"])
         self._hot = {
-            int(k): (c, e, z, s, r, int(b), tuple(t)) for k, c, e, z, s, r, b, t in plain["hot"]
+            int(k): (c, e, z, s, r, int(b), int(f), tuple(t))
+            for k, c, e, z, s, r, b, f, t in plain["hot"]
         }
         self._seen = {str(k): int(v) for k, v in plain["seen"].items()}
         self._dups = {int(k): (int(b), float(c)) for k, b, c in plain["dups"]}
