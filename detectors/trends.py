@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from detectors.records import Post, Trend
-from detectors.text import normalize_term, terms_of
+from detectors.signitrend import author_key, post_terms
+from detectors.text import normalize_term
 
 MAX_EVIDENCE = 100
 # Evidence ids kept per term per bucket; enough to fill MAX_EVIDENCE from the newest buckets.
@@ -79,12 +80,6 @@ class _Candidate:
     watched: tuple[str, ...]
 
 
-def _author_key(post: Post) -> str:
-    # A feed item without an author is the outlet speaking: count the source as the author, so
-    # one busy feed cannot look like many people.
-    return f"{post.source}/{post.author}" if post.author else post.source
-
-
 def poisson_score(count: int, expected: float) -> float:
     """How surprising `count` is for a Poisson rate `expected`: (count - expected) / sqrt(...).
 
@@ -127,12 +122,7 @@ class RisingTermDetector:
         uid = (post.source, post.id)
         if uid in self._seen:
             return False
-        terms = terms_of(post.full_text)
-        for tag in post.tags:
-            # A tag with a colon is a source's label ("hn:top", "velocity:high"), not a topic.
-            term = normalize_term(tag) if ":" not in tag else ""
-            if term:
-                terms[term] = True
+        terms = post_terms(post)
         if self.exclude_terms.intersection(terms):
             return False
         index = self._bucket_of(post.created_at)
@@ -143,7 +133,7 @@ class RisingTermDetector:
         self._totals[index] = self._totals.get(index, 0) + 1
         self._post_terms.setdefault(index, {})[post.id] = tuple(terms)
         bucket = self._buckets.setdefault(index, {})
-        author = _author_key(post)
+        author = author_key(post)
         for term, is_hashtag in terms.items():
             entry = bucket.get(term)
             if entry is None:
