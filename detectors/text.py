@@ -26,6 +26,9 @@ _NOISE = re.compile(f"{_URL.pattern}|{_EMAIL.pattern}|{_MENTION.pattern}", re.IG
 # Words: letters (any script), with inner apostrophes or hyphens kept (e-mail, zo'n, Emerce-lezers
 # is split at the hyphen below so that "emerce" counts).
 _WORD = re.compile(r"[^\W\d_](?:[^\W\d_]|['’])*", re.UNICODE)
+# The same words without the trailing apostrophes `tokens` strips afterwards, and faster (runs
+# of letters joined by apostrophes, instead of one alternation per character).
+_WORD_RUN = r"[^\W\d_]+(?:['’]+[^\W\d_]+)*"
 
 
 def _words(block: str) -> frozenset[str]:
@@ -114,22 +117,53 @@ def tokens(text: str) -> list[Token]:
 def terms_of(text: str) -> dict[str, bool]:
     """Distinct terms of one post, each mapped to True when it appeared as a hashtag.
 
-    Same terms as `tokens`, without building a Token per occurrence: this runs once per post on
-    the detector's hot path. Hashtags come first, then words in reading order.
+    Same terms as `tokens`, hashtags first, then words in reading order; this runs once per
+    post on the detector's hot path, so it works per whitespace-separated token: most tokens
+    are plain words (`isalpha`), and only the rest go through the regular expressions. That
+    is the same result because no pattern here ever matches across whitespace, and at a
+    token's start the lookbehinds see whitespace, as they would in the whole text.
     """
-    cleaned = strip_noise(normalize(text))
-    seen: dict[str, bool] = {}
-    if "#" in cleaned:
-        for tag in _HASHTAG.findall(cleaned):
+    if not unicodedata.is_normalized("NFC", text):
+        text = unicodedata.normalize("NFC", text)
+    hashtags: dict[str, bool] = {}
+    words: list[str] = []
+    for token in text.lower().split():
+        if not token.isalpha():
+            if "@" in token or "http" in token or "www." in token:
+                # URLs, e-mail addresses and mentions are not topics; what is left of the
+                # token around them may still hold terms.
+                for part in _NOISE.sub(" ", token).split():
+                    _scan_token(part, hashtags, words)
+                continue
+            token = token.strip(_EDGE_PUNCTUATION)
+            if not token.isalpha():
+                if token:
+                    _scan_token(token, hashtags, words)
+                continue
+        if len(token) >= MIN_WORD_LENGTH and token not in STOPWORDS:
+            words.append(token)
+    for word in words:
+        if word not in hashtags:
+            hashtags[word] = False
+    return hashtags
+
+
+# Punctuation around a word ("versoepelen," "(#oranje)") that is never part of a term; "#", "&",
+# "@" and apostrophes are not in it because the patterns look at them.
+_EDGE_PUNCTUATION = '.,!?:;"()[]{}…“”«»*|<>=+~^%$€`'
+# A hashtag or a word, the same two patterns as `tokens` uses, in one pass.
+_TERM = re.compile(rf"{_HASHTAG.pattern}|({_WORD_RUN})", re.UNICODE)
+
+
+def _scan_token(token: str, hashtags: dict[str, bool], words: list[str]) -> None:
+    """Terms in one token that is not a plain word (hashtags, digits, apostrophes, symbols)."""
+    for tag, word in _TERM.findall(token):
+        if tag:
             tag = tag.strip("_")
             if tag and not tag.isdigit():
-                seen[tag] = True
-        cleaned = _HASHTAG.sub(" ", cleaned)
-    for word in _WORD.findall(cleaned.replace("-", " ")):
-        word = word.strip("'’")
-        if len(word) >= MIN_WORD_LENGTH and word not in STOPWORDS and word not in seen:
-            seen[word] = False
-    return seen
+                hashtags[tag] = True
+        elif len(word) >= MIN_WORD_LENGTH and word not in STOPWORDS:
+            words.append(word)
 
 
 def normalize_term(term: str) -> str:
