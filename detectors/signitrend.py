@@ -38,7 +38,7 @@ from __future__ import annotations
 import math
 import sys
 import zlib
-from collections import defaultdict, deque
+from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -69,6 +69,8 @@ _SLOTS_PER_DAY = 48
 # 1970-01-01 was a Thursday: shift so that hour-of-week 0 is Monday 00:00 UTC.
 _WEEK_OFFSET_HOURS = 3 * 24
 _STATE_VERSION = 2
+# Copy counts are kept in the low 24 bits of a packed int, in 1/1024ths (up to 16,383 copies).
+_DUP_COUNT_MASK = (1 << 24) - 1
 # A near-duplicate counter halves every this many buckets (30 minutes at 5-minute buckets).
 _DUP_HALF_LIFE_BUCKETS = 6
 
@@ -156,7 +158,7 @@ class _Pending:
     weights: list[float] = field(default_factory=list)  # per post
     buckets: list[int] = field(default_factory=list)  # per post
     authors: list[int] = field(default_factory=list)  # per post: the author's hash
-    names: dict[int, str] = field(default_factory=dict)  # term hash -> term
+    seqs: list[int] = field(default_factory=list)  # per post: its place in the recent posts
 
 
 @dataclass(slots=True)
@@ -169,21 +171,18 @@ class _Batch:
     pair_keys: NDArray[np.uint64]
     pair_first: NDArray[np.uint64]
     pair_second: NDArray[np.uint64]
-    names: dict[int, str]
+    term_keys: NDArray[np.uint64]  # every term hash of the batch's posts (before damping)
+    term_seqs: NDArray[np.int64]  # the post each of them came from
 
-    def terms_of(self, key: int) -> tuple[str, ...]:
-        """The term, or the two terms (sorted), behind a key of this batch."""
-        name = self.names.get(key)
-        if name is not None:
-            return (name,)
-        found = np.flatnonzero(self.pair_keys == np.uint64(key))
-        if len(found) == 0:
-            return ()
-        first = self.names.get(int(self.pair_first[found[0]]))
-        second = self.names.get(int(self.pair_second[found[0]]))
-        if first is None or second is None:
-            return ()
-        return (first, second) if first <= second else (second, first)
+
+@dataclass(frozen=True, slots=True)
+class _IndexChunk:
+    """One flushed batch's (term hash, post) pairs sorted by hash: the evidence index."""
+
+    keys: NDArray[np.uint64]
+    seqs: NDArray[np.int64]  # ascending within one key (a stable sort of arrival order)
+    newest_bucket: int
+    last_seq: int
 
 
 _TRIANGLES: dict[int, tuple[NDArray[np.intp], NDArray[np.intp]]] = {}
@@ -305,15 +304,23 @@ class SignificanceDetector:
         self._hot: dict[
             int, tuple[float, float, float, float, float, int, int, tuple[str, ...]]
         ] = {}
-        self._recent: deque[RecentPost] = deque()
-        self._seen: dict[str, int] = {}
+        # The posts of the long window in arrival order; the first has sequence number
+        # `_recent_base` (sequence numbers keep counting as old posts are dropped).
+        self._recent: list[RecentPost] = []
+        self._recent_base = 0
+        # Hash of (source, id) -> bucket: ids seen in the last two windows.
+        self._seen: dict[int, int] = {}
         # (author, term) -> bucket it last counted in; see _first_use.
         self._author_mask = (1 << _AUTHOR_BITS) - 1
         self._author_seen = np.full(1 << _AUTHOR_BITS, np.iinfo(np.int64).min // 2, np.int64)
-        self._dups: dict[int, tuple[int, float]] = {}
-        # term -> the recent posts that carry it, in arrival order: evidence for a signal is
-        # read from its rarest term's list instead of a scan of the whole window.
-        self._by_term: defaultdict[str, list[RecentPost]] = defaultdict(list)
+        # signature -> (bucket last seen << 24) | copies * 1024: one int, not a tuple of two
+        # (three signatures a post, kept for 90 minutes: the packing halves their memory).
+        self._dups: dict[int, int] = {}
+        # Evidence index: per flushed batch, its term hashes sorted with the posts they came
+        # from, so a signal's posts are a binary search away instead of a scan of the window.
+        self._index: deque[_IndexChunk] = deque()
+        # The posts behind the last `signals` call's evidence, by id (topics read them).
+        self.evidence_posts: dict[str, RecentPost] = {}
         self.late_posts = 0
         self._swept = -1
 
@@ -342,7 +349,7 @@ class SignificanceDetector:
 
     def observe_recent(self, post: Post) -> RecentPost | None:
         """`observe`, returning what is kept of the post (None when it was skipped)."""
-        uid = f"{post.source}\x1f{post.id}"
+        uid = xxh3_64_intdigest(f"{post.source}\x1f{post.id}")
         if uid in self._seen:
             return None
         terms = post_terms(post)
@@ -396,36 +403,33 @@ class SignificanceDetector:
         if p.dedupe and len(hashes) >= _COPY_MIN_TERMS:
             copies = self._copies((sum(hashes) * _GOLDEN) & _MASK64, index)
             if len(hashes) >= _MINHASH_MIN_TERMS:
-                # Bottom-3 sketches: the three smallest term hashes (random, so a uniform
-                # sample of the set), in two orders; posts with Jaccard similarity J agree on
-                # one with probability about 1 - (1 - J**3)**2: 0.66 at J = 0.75, 0.05 at 0.3.
-                for salt in (0, _SKETCH_SALT):
-                    a, b, c = sorted([h ^ salt for h in hashes])[:3]
+                # Two sketches from one sort: the three smallest and the three largest term
+                # hashes (random, so each a uniform sample of the set). Posts with Jaccard
+                # similarity J agree on one with probability about 1 - (1 - J**3)**2 (0.05 at
+                # J = 0.3); a copy with one word changed always keeps one of them intact.
+                ordered = sorted(hashes)
+                for a, b, c in (ordered[:3], ordered[-3:]):
                     sketch = ((a * _GOLDEN + b) * _GOLDEN + c) & _MASK64
                     copies = max(copies, self._copies(sketch, index))
             weight = 1.0 / (1.0 + copies)
         pending.keys.extend(hashes)
-        pending.names.update(zip(hashes, terms, strict=True))
+        pending.seqs.append(self._recent_base + len(self._recent))
         pending.lengths.append(len(hashes))
         pending.weights.append(weight)
         pending.buckets.append(index)
         pending.authors.append(author_h)
-        kept_terms = tuple(map(sys.intern, terms))
         recent = RecentPost(
             id=post.id,
             author=author,
             source=post.source,
             at=at,
             # Interned: an hour of posts repeats the same few thousand words many times over.
-            terms=kept_terms,
+            terms=tuple(map(sys.intern, terms)),
             hashtags=tuple(t for t, tag in terms.items() if tag) if True in terms.values() else (),
             # Short posts are never copies (see _COPY_MIN_TERMS): each author's counts apart.
             signature=zlib.crc32(text.encode()) if len(hashes) >= _COPY_MIN_TERMS else author_h,
         )
         self._recent.append(recent)
-        by_term = self._by_term
-        for term in kept_terms:
-            by_term[term].append(recent)
         return recent
 
     def _copies(self, signature: int, index: int) -> float:
@@ -433,9 +437,9 @@ class SignificanceDetector:
         found = self._dups.get(signature)
         copies = 0.0
         if found is not None:
-            last, count = found
+            last, count = found >> 24, (found & _DUP_COUNT_MASK) / 1024
             copies = count * 0.5 ** ((index - last) / _DUP_HALF_LIFE_BUCKETS)
-        self._dups[signature] = (index, copies + 1.0)
+        self._dups[signature] = (index << 24) | min(round((copies + 1.0) * 1024), _DUP_COUNT_MASK)
         return copies
 
     # -- time ---------------------------------------------------------------------------------
@@ -521,23 +525,22 @@ class SignificanceDetector:
         """Forget what is older than the long window (and stale duplicate counters)."""
         oldest = index - self._rows + 1
         horizon = oldest * self._bucket_s
-        while self._recent and self._recent[0].at < horizon:
-            self._recent.popleft()
+        recent = self._recent
+        old = 0
+        while old < len(recent) and recent[old].at < horizon:
+            old += 1
+        if old:
+            del recent[:old]
+            self._recent_base += old
+            while self._index and self._index[0].last_seq < self._recent_base:
+                self._index.popleft()
         if index // self._rows == self._swept:
             return  # the maps below are swept once per window: they hold at most two windows
         self._swept = index // self._rows
         self._seen = {k: b for k, b in self._seen.items() if b >= oldest}
-        by_term: defaultdict[str, list[RecentPost]] = defaultdict(list)
-        for term, posts in self._by_term.items():
-            if posts[-1].at < horizon:
-                continue
-            by_term[term] = (
-                posts if posts[0].at >= horizon else [r for r in posts if r.at >= horizon]
-            )
-        self._by_term = by_term
         # After three half lives a copy counter is down to an eighth: forget it.
-        stale = index - 3 * _DUP_HALF_LIFE_BUCKETS
-        self._dups = {k: v for k, v in self._dups.items() if v[0] >= stale}
+        stale = (index - 3 * _DUP_HALF_LIFE_BUCKETS) << 24
+        self._dups = {k: v for k, v in self._dups.items() if v >= stale}
 
     # -- scoring ------------------------------------------------------------------------------
 
@@ -560,7 +563,7 @@ class SignificanceDetector:
             added = np.bincount(cells, weights=np.tile(batch.weights[mask], 2), minlength=width)
             self._ring[row] += added.astype(np.float32)
             self._long_sum += added
-        self._score(np.unique(batch.keys), batch)
+        self._score(batch.keys, batch)
 
     def _batch(self) -> _Batch | None:
         """The pending posts as arrays, with the pairs of each post's first terms added."""
@@ -577,6 +580,17 @@ class SignificanceDetector:
             return None
         terms = np.array(pending.keys, dtype=np.uint64)
         lengths = np.array(pending.lengths, dtype=np.intp)
+        all_terms = terms
+        term_seqs = np.repeat(np.array(pending.seqs, dtype=np.int64), lengths)
+        order = np.argsort(all_terms, kind="stable")
+        self._index.append(
+            _IndexChunk(
+                keys=all_terms[order],
+                seqs=term_seqs[order],
+                newest_bucket=max(pending.buckets),
+                last_seq=pending.seqs[-1],
+            )
+        )
         if self.params.dedupe:
             fresh = self._first_use(
                 terms,
@@ -616,7 +630,8 @@ class SignificanceDetector:
             pair_keys=pair_keys(all_pairs_first, all_pairs_second),
             pair_first=all_pairs_first,
             pair_second=all_pairs_second,
-            names=pending.names,
+            term_keys=all_terms,
+            term_seqs=term_seqs,
         )
 
     def _first_use(
@@ -648,14 +663,18 @@ class SignificanceDetector:
         history = (self._bucket - self._first_bucket) * self._bucket_s
         if history < p.min_history.total_seconds() or self._updates == 0:
             return
-        first = (keys & np.uint64(self._mask)).astype(np.intp)
-        second = ((keys >> np.uint64(32)) & np.uint64(self._mask)).astype(np.intp)
-        # Most keys have a post or two: drop those that cannot reach any bar before the maths.
+        # Most keys have a post or two: drop those that cannot reach any bar (count-min: the
+        # smaller cell) before the maths, and only then make the survivors unique.
         floor = min(p.min_posts, p.watch_min_posts)
+        first = (keys & np.uint64(self._mask)).astype(np.intp)
         enough = self._long_sum[first] >= floor
-        keys, first, second = keys[enough], first[enough], second[enough]
+        keys = keys[enough]
+        second = ((keys >> np.uint64(32)) & np.uint64(self._mask)).astype(np.intp)
+        keys = np.unique(keys[self._long_sum[second] >= floor])
         if len(keys) == 0:
             return
+        first = (keys & np.uint64(self._mask)).astype(np.intp)
+        second = ((keys >> np.uint64(32)) & np.uint64(self._mask)).astype(np.intp)
         correction = 1.0 - (1.0 - self._alpha) ** self._updates
         watched = np.isin(keys, self._watch_array)
         best_z = np.full(len(keys), -np.inf)
@@ -708,7 +727,7 @@ class SignificanceDetector:
             key = int(keys[index])
             old = self._hot.get(key)
             if old is None or z_i > old[2]:
-                terms = batch.terms_of(key)
+                terms = self._terms_of_key(key, batch)
                 self._hot[key] = (
                     count_i,
                     expected_i,
@@ -719,6 +738,62 @@ class SignificanceDetector:
                     self._bucket,
                     terms,
                 )
+
+    def _terms_of_key(self, key: int, batch: _Batch) -> tuple[str, ...]:
+        """The term, or the two terms (sorted), behind a key of this batch."""
+        name = self._name_of(key, batch)
+        if name is not None:
+            return (name,)
+        found = np.flatnonzero(batch.pair_keys == np.uint64(key))
+        if len(found) == 0:
+            return ()
+        first = self._name_of(int(batch.pair_first[found[0]]), batch)
+        second = self._name_of(int(batch.pair_second[found[0]]), batch)
+        if first is None or second is None:
+            return ()
+        return (first, second) if first <= second else (second, first)
+
+    def _name_of(self, term_hash: int, batch: _Batch) -> str | None:
+        """A term from its hash: read back from a post of the batch that carries it (cheaper
+        than keeping a hash -> term map of every post; only keys that fire need a name)."""
+        found = np.flatnonzero(batch.term_keys == np.uint64(term_hash))
+        if len(found) == 0:
+            return None
+        place = int(batch.term_seqs[found[0]]) - self._recent_base
+        if not 0 <= place < len(self._recent):
+            return None
+        for term in self._recent[place].terms:
+            if xxh3_64_intdigest(term) == term_hash:
+                return term
+        return None
+
+    def _posts_with(self, terms: tuple[str, ...], horizon: float) -> list[RecentPost]:
+        """The recent posts carrying all of `terms` posted at or after `horizon`, newest first
+        (from the evidence index: a binary search per term and flushed batch)."""
+        first_bucket = math.floor(horizon / self._bucket_s)
+        found: NDArray[np.int64] | None = None
+        for term in terms:
+            wanted = np.uint64(stable_hash(term))
+            parts = []
+            for chunk in reversed(self._index):
+                if chunk.newest_bucket < first_bucket:
+                    break
+                low = np.searchsorted(chunk.keys, wanted, side="left")
+                high = np.searchsorted(chunk.keys, wanted, side="right")
+                if high > low:
+                    parts.append(chunk.seqs[low:high])
+            seqs = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+            found = seqs if found is None else np.intersect1d(found, seqs)
+            if len(found) == 0:
+                return []
+        assert found is not None
+        posts: list[RecentPost] = []
+        base, recent = self._recent_base, self._recent
+        for seq in sorted(set(found.tolist()), reverse=True):
+            place = seq - base
+            if 0 <= place < len(recent) and recent[place].at >= horizon:
+                posts.append(recent[place])
+        return posts
 
     def _seasonal_share(self, cells: NDArray[np.intp]) -> NDArray[np.float64]:
         """The most this cell's share was in this hour (and its neighbour) on earlier days,
@@ -751,6 +826,7 @@ class SignificanceDetector:
         else:
             self._flush()
         hot, self._hot = self._hot, {}
+        self.evidence_posts = {}
         found = [
             s for s in (self._signal(key, *stats) for key, stats in hot.items()) if s is not None
         ]
@@ -779,18 +855,13 @@ class SignificanceDetector:
         # slow tick may ask later), up to now. For a common word most posts of a long window
         # are its usual traffic; the window that fired holds the rise.
         horizon = (fired - buckets + 1) * self._bucket_s
-        # The rarest of the terms has the shortest list; a post there must carry the others too.
-        rarest, *others = sorted(terms, key=lambda t: len(self._by_term.get(t, ())))
+        carrying = self._posts_with(terms, horizon)
         evidence: list[str] = []
         authors: set[str] = set()
         sources: set[str] = set()
         texts: set[int] = set()
         posts = 0
-        for recent in reversed(self._by_term.get(rarest, ())):
-            if recent.at < horizon:
-                break
-            if others and not all(t in recent.terms for t in others):
-                continue
+        for recent in carrying:
             posts += 1
             authors.add(recent.author)
             sources.add(recent.source)
@@ -803,7 +874,10 @@ class SignificanceDetector:
         if posts < min_posts or len(authors) < min_authors or len(texts) < min(3, min_authors):
             return None
         lead = terms[0]
-        uses = sum(1 for r in self._by_term.get(lead, ()) if r.at >= horizon and lead in r.hashtags)
+        lead_posts = carrying if len(terms) == 1 else self._posts_with((lead,), horizon)
+        uses = sum(1 for r in lead_posts if lead in r.hashtags)
+        for recent in carrying[:MAX_EVIDENCE]:
+            self.evidence_posts[recent.id] = recent
         return Signal(
             terms=terms,
             hashtag=uses * 2 >= posts,
@@ -900,8 +974,10 @@ class SignificanceDetector:
             "first_bucket": self._first_bucket,
             "late_posts": self.late_posts,
             "hot": [[str(k), *v[:7], list(v[7])] for k, v in self._hot.items()],
-            "seen": self._seen,
-            "dups": [[str(k), b, c] for k, (b, c) in self._dups.items()],
+            "seen": {str(k): b for k, b in self._seen.items()},
+            "dups": [
+                [str(k), v >> 24, (v & _DUP_COUNT_MASK) / 1024] for k, v in self._dups.items()
+            ],
             "recent": [
                 [
                     r.id,
@@ -947,14 +1023,34 @@ class SignificanceDetector:
             int(k): (c, e, z, s, r, int(b), int(f), tuple(t))
             for k, c, e, z, s, r, b, f, t in plain["hot"]
         }
-        self._seen = {str(k): int(v) for k, v in plain["seen"].items()}
-        self._dups = {int(k): (int(b), float(c)) for k, b, c in plain["dups"]}
-        self._recent = deque(
+        self._seen = {int(k): int(v) for k, v in plain["seen"].items()}
+        self._dups = {
+            int(k): (int(b) << 24) | min(round(float(c) * 1024), _DUP_COUNT_MASK)
+            for k, b, c in plain["dups"]
+        }
+        self._recent = [
             RecentPost(i, a, s, float(at), tuple(t), tuple(h), int(sig))
             for i, a, s, at, t, h, sig in plain["recent"]
-        )
+        ]
+        self._recent_base = 0
         self._pending = _Pending()
-        self._by_term = defaultdict(list)
-        for recent in self._recent:
-            for term in recent.terms:
-                self._by_term[term].append(recent)
+        self._rebuild_index()
+
+    def _rebuild_index(self) -> None:
+        """The evidence index of the posts kept, as one chunk (after loading a checkpoint)."""
+        self._index.clear()
+        if not self._recent:
+            return
+        hashes = [stable_hash(t) for r in self._recent for t in r.terms]
+        seqs = [self._recent_base + i for i, r in enumerate(self._recent) for _ in r.terms]
+        keys = np.array(hashes, dtype=np.uint64)
+        order = np.argsort(keys, kind="stable")
+        newest = max(r.at for r in self._recent)
+        self._index.append(
+            _IndexChunk(
+                keys=keys[order],
+                seqs=np.array(seqs, dtype=np.int64)[order],
+                newest_bucket=math.floor(newest / self._bucket_s),
+                last_seq=self._recent_base + len(self._recent) - 1,
+            )
+        )

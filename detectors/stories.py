@@ -52,7 +52,13 @@ class StoryDetector:
         """Topics that fired or moved on at `now`, strongest first."""
         signals = self.significance.signals(now)
         new, self._new = self._new, []
-        return self.topics.update(signals, new, lambda: list(self.significance.recent_posts()), now)
+        return self.topics.update(
+            signals,
+            new,
+            lambda: list(self.significance.recent_posts()),
+            now,
+            evidence=self.significance.evidence_posts,
+        )
 
     def current(self, now: datetime) -> list[Trend]:
         """All topics still active at `now` (what `/trends` shows), strongest first."""

@@ -25,7 +25,7 @@ per story across restarts).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -135,15 +135,22 @@ class TopicTracker:
         new_posts: Sequence[RecentPost],
         window_posts: Callable[[], Sequence[RecentPost]],
         now: datetime,
+        evidence: Mapping[str, RecentPost] | None = None,
     ) -> list[Trend]:
         """Fold this tick's signals and new posts in; return the topics worth reporting now:
         those that got a signal this tick or changed stage. `window_posts` gives the posts of
-        the long window (called only when needed: it is the expensive part of a quiet tick)."""
+        the long window (called only when needed: it is the expensive part of a tick);
+        `evidence` the posts behind the signals' evidence ids (else they are looked up in the
+        window)."""
         touched: set[str] = set()
-        if signals or self._fitted_at is None or now - self._fitted_at >= self.params.refit_every:
+        by_id: Mapping[str, RecentPost] = evidence if evidence is not None else {}
+        if self._fitted_at is None or now - self._fitted_at >= self.params.refit_every:
             window = window_posts()
             self._refit(window, now)
-            by_id = {p.id: p for p in window} if signals else {}
+            if signals and evidence is None:
+                by_id = {p.id: p for p in window}
+        elif signals and evidence is None:
+            by_id = {p.id: p for p in window_posts()}
         for group in self._group(signals):
             topic = self._place(group, by_id, now)
             if topic is not None:
@@ -172,7 +179,7 @@ class TopicTracker:
         return [members for _, members in groups]
 
     def _place(
-        self, group: list[Signal], by_id: dict[str, RecentPost], now: datetime
+        self, group: list[Signal], by_id: Mapping[str, RecentPost], now: datetime
     ) -> Topic | None:
         """Merge a group into the most similar topic, or open a new one."""
         evidence: list[RecentPost] = []
