@@ -69,8 +69,10 @@ _SLOTS_PER_DAY = 48
 # 1970-01-01 was a Thursday: shift so that hour-of-week 0 is Monday 00:00 UTC.
 _WEEK_OFFSET_HOURS = 3 * 24
 _STATE_VERSION = 2
-# Copy counts are kept in the low 24 bits of a packed int, in 1/1024ths (up to 16,383 copies).
-_DUP_COUNT_MASK = (1 << 24) - 1
+# Cells of the copy-counter table: 2^21 (16 MiB); 90 minutes of a busy stream's signatures
+# (three a post) fill about 1 in 8, so both of a signature's cells are taken by others rarely.
+_COPY_BITS = 21
+_NEVER = np.iinfo(np.int32).min // 2
 # A near-duplicate counter halves every this many buckets (30 minutes at 5-minute buckets).
 _DUP_HALF_LIFE_BUCKETS = 6
 
@@ -155,7 +157,8 @@ class _Pending:
 
     keys: list[int] = field(default_factory=list)  # term hashes, all posts in a row
     lengths: list[int] = field(default_factory=list)  # how many of `keys` each post has
-    weights: list[float] = field(default_factory=list)  # per post
+    signatures: list[int] = field(default_factory=list)  # copy signatures, all posts in a row
+    signed: list[int] = field(default_factory=list)  # the post (index in this batch) of each
     buckets: list[int] = field(default_factory=list)  # per post
     authors: list[int] = field(default_factory=list)  # per post: the author's hash
     seqs: list[int] = field(default_factory=list)  # per post: its place in the recent posts
@@ -312,10 +315,12 @@ class SignificanceDetector:
         self._seen: dict[int, int] = {}
         # (author, term) -> bucket it last counted in; see _first_use.
         self._author_mask = (1 << _AUTHOR_BITS) - 1
-        self._author_seen = np.full(1 << _AUTHOR_BITS, np.iinfo(np.int64).min // 2, np.int64)
-        # signature -> (bucket last seen << 24) | copies * 1024: one int, not a tuple of two
-        # (three signatures a post, kept for 90 minutes: the packing halves their memory).
-        self._dups: dict[int, int] = {}
+        self._author_seen = np.full(1 << _AUTHOR_BITS, _NEVER, np.int32)
+        # Copy counters: per cell a decaying count of the signatures that hashed there and the
+        # bucket it was last brought up to date (count-min over two cells, as the term tables).
+        self._copy_mask = (1 << _COPY_BITS) - 1
+        self._copy_count = np.zeros(1 << _COPY_BITS, dtype=np.float32)
+        self._copy_bucket = np.full(1 << _COPY_BITS, _NEVER, dtype=np.int32)
         # Evidence index: per flushed batch, its term hashes sorted with the posts they came
         # from, so a signal's posts are a binary search away instead of a scan of the window.
         self._index: deque[_IndexChunk] = deque()
@@ -399,9 +404,11 @@ class SignificanceDetector:
         text = post.full_text
         author_h = xxh3_64_intdigest(author)
         hashes = list(map(xxh3_64_intdigest, terms))
-        weight = 1.0
         if p.dedupe and len(hashes) >= _COPY_MIN_TERMS:
-            copies = self._copies((sum(hashes) * _GOLDEN) & _MASK64, index)
+            # The post's copy signatures; _copy_weights counts them at the flush.
+            here = len(pending.buckets)
+            pending.signatures.append((sum(hashes) * _GOLDEN) & _MASK64)
+            pending.signed.append(here)
             if len(hashes) >= _MINHASH_MIN_TERMS:
                 # Two sketches from one sort: the three smallest and the three largest term
                 # hashes (random, so each a uniform sample of the set). Posts with Jaccard
@@ -409,13 +416,11 @@ class SignificanceDetector:
                 # J = 0.3); a copy with one word changed always keeps one of them intact.
                 ordered = sorted(hashes)
                 for a, b, c in (ordered[:3], ordered[-3:]):
-                    sketch = ((a * _GOLDEN + b) * _GOLDEN + c) & _MASK64
-                    copies = max(copies, self._copies(sketch, index))
-            weight = 1.0 / (1.0 + copies)
+                    pending.signatures.append(((a * _GOLDEN + b) * _GOLDEN + c) & _MASK64)
+                    pending.signed.append(here)
         pending.keys.extend(hashes)
         pending.seqs.append(self._recent_base + len(self._recent))
         pending.lengths.append(len(hashes))
-        pending.weights.append(weight)
         pending.buckets.append(index)
         pending.authors.append(author_h)
         recent = RecentPost(
@@ -432,15 +437,46 @@ class SignificanceDetector:
         self._recent.append(recent)
         return recent
 
-    def _copies(self, signature: int, index: int) -> float:
-        """How many near-copies of this post were seen lately (decayed); counts this one in."""
-        found = self._dups.get(signature)
-        copies = 0.0
-        if found is not None:
-            last, count = found >> 24, (found & _DUP_COUNT_MASK) / 1024
-            copies = count * 0.5 ** ((index - last) / _DUP_HALF_LIFE_BUCKETS)
-        self._dups[signature] = (index << 24) | min(round((copies + 1.0) * 1024), _DUP_COUNT_MASK)
-        return copies
+    def _copy_weights(
+        self, signatures: list[int], signed: list[int], post_buckets: NDArray[np.int64]
+    ) -> NDArray[np.float64]:
+        """Each pending post's weight, 1 / (1 + copies): copies are how many posts with one of
+        its signatures were seen lately (decayed, half-life 30 minutes), earlier in this batch
+        included; then the batch's signatures are counted in."""
+        weights = np.ones(len(post_buckets), dtype=np.float64)
+        if not signatures:
+            return weights
+        sig = np.array(signatures, dtype=np.uint64)
+        owner = np.array(signed, dtype=np.intp)
+        when = post_buckets[owner]
+        cells_a = (sig & np.uint64(self._copy_mask)).astype(np.intp)
+        cells_b = ((sig >> np.uint64(32)) & np.uint64(self._copy_mask)).astype(np.intp)
+        half_life = float(_DUP_HALF_LIFE_BUCKETS)
+
+        def decayed(cells: NDArray[np.intp], at: NDArray[np.int64]) -> NDArray[np.float64]:
+            age = np.maximum(at - self._copy_bucket[cells], 0).astype(np.float64)
+            return np.asarray(self._copy_count[cells] * np.exp2(-age / half_life), np.float64)
+
+        # Count-min: another signature sharing a cell only adds, so the smaller cell is right.
+        copies = np.minimum(decayed(cells_a, when), decayed(cells_b, when))
+        # Earlier occurrences of the same signature in this batch (in arrival order).
+        _, group, sizes = np.unique(sig, return_inverse=True, return_counts=True)
+        order = np.argsort(group, kind="stable")
+        starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
+        earlier = np.empty(len(sig), dtype=np.float64)
+        earlier[order] = np.arange(len(sig)) - starts[group[order]]
+        copies += earlier
+        most = np.zeros(len(post_buckets), dtype=np.float64)
+        np.maximum.at(most, owner, copies)
+        weights /= 1.0 + most
+        # Bring the touched cells up to the batch's newest bucket, then count the batch in.
+        newest = int(post_buckets.max())
+        for cells in (cells_a, cells_b):
+            touched = np.unique(cells)
+            self._copy_count[touched] = decayed(touched, np.full(len(touched), newest))
+            self._copy_bucket[touched] = newest
+            np.add.at(self._copy_count, cells, np.float32(1.0))
+        return weights
 
     # -- time ---------------------------------------------------------------------------------
 
@@ -538,9 +574,6 @@ class SignificanceDetector:
             return  # the maps below are swept once per window: they hold at most two windows
         self._swept = index // self._rows
         self._seen = {k: b for k, b in self._seen.items() if b >= oldest}
-        # After three half lives a copy counter is down to an eighth: forget it.
-        stale = (index - 3 * _DUP_HALF_LIFE_BUCKETS) << 24
-        self._dups = {k: v for k, v in self._dups.items() if v >= stale}
 
     # -- scoring ------------------------------------------------------------------------------
 
@@ -571,8 +604,8 @@ class SignificanceDetector:
         if not pending.buckets:
             return None
         self._pending = _Pending()
-        post_weights = np.array(pending.weights, dtype=np.float64)
         post_buckets = np.array(pending.buckets, dtype=np.int64)
+        post_weights = self._copy_weights(pending.signatures, pending.signed, post_buckets)
         post_rows = (post_buckets % self._rows).astype(np.intp)
         # Damped post totals per bucket: the denominator of every share.
         np.add.at(self._ring_total, post_rows, post_weights)
@@ -679,6 +712,13 @@ class SignificanceDetector:
         watched = np.isin(keys, self._watch_array)
         best_z = np.full(len(keys), -np.inf)
         best: dict[int, tuple[float, float, float, float, float, int]] = {}
+        # Each cell's baseline (share and its spread) is the same for both windows.
+        baselines = []
+        for cells in (first, second):
+            mean = self._mean[cells] / correction
+            std = np.sqrt(np.maximum(self._var[cells] / correction, 0.0))
+            share = np.maximum(mean, self._seasonal_share(cells)) if p.seasonal else mean
+            baselines.append((cells, share, std))
         for buckets in sorted({p.short_buckets, self._rows}):
             rows = self._window_rows(buckets)
             total = float(self._ring_total[rows].sum())
@@ -689,14 +729,11 @@ class SignificanceDetector:
             expected = np.zeros(len(keys))
             # Count-min: a collision only ever adds, so each cell's statistic is an upper bound
             # on significance and the smaller of the two is the answer (as in SigniTrend).
-            for cells in (first, second):
+            for cells, share, std in baselines:
                 if buckets == self._rows:
                     c = self._long_sum[cells]
                 else:
                     c = self._ring[np.ix_(rows, cells)].sum(axis=0).astype(np.float64)
-                mean = self._mean[cells] / correction
-                std = np.sqrt(np.maximum(self._var[cells] / correction, 0.0))
-                share = np.maximum(mean, self._seasonal_share(cells)) if p.seasonal else mean
                 lam = np.maximum(total * share, p.bias_posts)
                 cell_z = (c - lam) / (total * std / math.sqrt(buckets) + p.bias_posts)
                 z = np.minimum(z, cell_z)
@@ -937,6 +974,8 @@ class SignificanceDetector:
 
     _ARRAYS = (
         "_author_seen",
+        "_copy_count",
+        "_copy_bucket",
         "_ring",
         "_long_sum",
         "_ring_total",
@@ -975,9 +1014,6 @@ class SignificanceDetector:
             "late_posts": self.late_posts,
             "hot": [[str(k), *v[:7], list(v[7])] for k, v in self._hot.items()],
             "seen": {str(k): b for k, b in self._seen.items()},
-            "dups": [
-                [str(k), v >> 24, (v & _DUP_COUNT_MASK) / 1024] for k, v in self._dups.items()
-            ],
             "recent": [
                 [
                     r.id,
@@ -1024,10 +1060,6 @@ class SignificanceDetector:
             for k, c, e, z, s, r, b, f, t in plain["hot"]
         }
         self._seen = {int(k): int(v) for k, v in plain["seen"].items()}
-        self._dups = {
-            int(k): (int(b) << 24) | min(round(float(c) * 1024), _DUP_COUNT_MASK)
-            for k, b, c in plain["dups"]
-        }
         self._recent = [
             RecentPost(i, a, s, float(at), tuple(t), tuple(h), int(sig))
             for i, a, s, at, t, h, sig in plain["recent"]
