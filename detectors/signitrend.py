@@ -180,12 +180,38 @@ class _Batch:
 
 @dataclass(frozen=True, slots=True)
 class _IndexChunk:
-    """One flushed batch's (term hash, post) pairs sorted by hash: the evidence index."""
+    """One flushed batch's (term hash, post) pairs sorted by hash: the evidence index.
 
-    keys: NDArray[np.uint64]
-    seqs: NDArray[np.int64]  # ascending within one key (a stable sort of arrival order)
-    newest_bucket: int
+    Both halves are 32 bits (8 bytes a term of a post): the low half of the term hash, which
+    can collide, so a lookup checks the posts' terms; the post as an offset from `first_seq`.
+    """
+
+    keys: NDArray[np.uint32]
+    offsets: NDArray[np.uint32]  # ascending within one key (a stable sort of arrival order)
+    first_seq: int
     last_seq: int
+    newest_bucket: int
+
+    @classmethod
+    def of(
+        cls, hashes: NDArray[np.uint64], seqs: NDArray[np.int64], newest_bucket: int
+    ) -> _IndexChunk:
+        keys = (hashes & np.uint64(0xFFFFFFFF)).astype(np.uint32)
+        order = np.argsort(keys, kind="stable")
+        first, last = int(seqs.min()), int(seqs.max())
+        return cls(
+            keys=keys[order],
+            offsets=(seqs[order] - first).astype(np.uint32),
+            first_seq=first,
+            last_seq=last,
+            newest_bucket=newest_bucket,
+        )
+
+    def seqs_of(self, term_hash: int) -> NDArray[np.int64]:
+        wanted = np.uint32(term_hash & 0xFFFFFFFF)
+        low = int(np.searchsorted(self.keys, wanted, side="left"))
+        high = int(np.searchsorted(self.keys, wanted, side="right"))
+        return self.offsets[low:high].astype(np.int64) + self.first_seq
 
 
 _TRIANGLES: dict[int, tuple[NDArray[np.intp], NDArray[np.intp]]] = {}
@@ -311,8 +337,10 @@ class SignificanceDetector:
         # `_recent_base` (sequence numbers keep counting as old posts are dropped).
         self._recent: list[RecentPost] = []
         self._recent_base = 0
-        # Hash of (source, id) -> bucket: ids seen in the last two windows.
-        self._seen: dict[int, int] = {}
+        # Hashes of (source, id) seen in this window and the one before (rotated per window):
+        # a set of ints, not a map to buckets, at a third of the memory.
+        self._seen: set[int] = set()
+        self._seen_before: set[int] = set()
         # (author, term) -> bucket it last counted in; see _first_use.
         self._author_mask = (1 << _AUTHOR_BITS) - 1
         self._author_seen = np.full(1 << _AUTHOR_BITS, _NEVER, np.int32)
@@ -355,7 +383,7 @@ class SignificanceDetector:
     def observe_recent(self, post: Post) -> RecentPost | None:
         """`observe`, returning what is kept of the post (None when it was skipped)."""
         uid = xxh3_64_intdigest(f"{post.source}\x1f{post.id}")
-        if uid in self._seen:
+        if uid in self._seen or uid in self._seen_before:
             return None
         terms = post_terms(post)
         if self.exclude_terms and self.exclude_terms.intersection(terms):
@@ -373,7 +401,7 @@ class SignificanceDetector:
         elif index < self._bucket and self._ring_bucket[index % self._rows] != index:
             # A late post for a bucket that had no posts yet: give that bucket its row.
             self._claim_row(index)
-        self._seen[uid] = index
+        self._seen.add(uid)
         return self._count(post, terms, index, at)
 
     def _start(self, index: int) -> None:
@@ -573,7 +601,7 @@ class SignificanceDetector:
         if index // self._rows == self._swept:
             return  # the maps below are swept once per window: they hold at most two windows
         self._swept = index // self._rows
-        self._seen = {k: b for k, b in self._seen.items() if b >= oldest}
+        self._seen_before, self._seen = self._seen, set()
 
     # -- scoring ------------------------------------------------------------------------------
 
@@ -615,15 +643,7 @@ class SignificanceDetector:
         lengths = np.array(pending.lengths, dtype=np.intp)
         all_terms = terms
         term_seqs = np.repeat(np.array(pending.seqs, dtype=np.int64), lengths)
-        order = np.argsort(all_terms, kind="stable")
-        self._index.append(
-            _IndexChunk(
-                keys=all_terms[order],
-                seqs=term_seqs[order],
-                newest_bucket=max(pending.buckets),
-                last_seq=pending.seqs[-1],
-            )
-        )
+        self._index.append(_IndexChunk.of(all_terms, term_seqs, max(pending.buckets)))
         if self.params.dedupe:
             fresh = self._first_use(
                 terms,
@@ -810,15 +830,12 @@ class SignificanceDetector:
         first_bucket = math.floor(horizon / self._bucket_s)
         found: NDArray[np.int64] | None = None
         for term in terms:
-            wanted = np.uint64(stable_hash(term))
+            wanted = stable_hash(term)
             parts = []
             for chunk in reversed(self._index):
                 if chunk.newest_bucket < first_bucket:
                     break
-                low = np.searchsorted(chunk.keys, wanted, side="left")
-                high = np.searchsorted(chunk.keys, wanted, side="right")
-                if high > low:
-                    parts.append(chunk.seqs[low:high])
+                parts.append(chunk.seqs_of(wanted))
             seqs = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
             found = seqs if found is None else np.intersect1d(found, seqs)
             if len(found) == 0:
@@ -829,7 +846,10 @@ class SignificanceDetector:
         for seq in sorted(set(found.tolist()), reverse=True):
             place = seq - base
             if 0 <= place < len(recent) and recent[place].at >= horizon:
-                posts.append(recent[place])
+                post = recent[place]
+                # The index keys are half hashes: make sure the post really has the terms.
+                if all(term in post.terms for term in terms):
+                    posts.append(post)
         return posts
 
     def _seasonal_share(self, cells: NDArray[np.intp]) -> NDArray[np.float64]:
@@ -1013,7 +1033,8 @@ class SignificanceDetector:
             "first_bucket": self._first_bucket,
             "late_posts": self.late_posts,
             "hot": [[str(k), *v[:7], list(v[7])] for k, v in self._hot.items()],
-            "seen": {str(k): b for k, b in self._seen.items()},
+            "seen": [str(k) for k in self._seen],
+            "seen_before": [str(k) for k in self._seen_before],
             "recent": [
                 [
                     r.id,
@@ -1059,7 +1080,8 @@ class SignificanceDetector:
             int(k): (c, e, z, s, r, int(b), int(f), tuple(t))
             for k, c, e, z, s, r, b, f, t in plain["hot"]
         }
-        self._seen = {int(k): int(v) for k, v in plain["seen"].items()}
+        self._seen = {int(k) for k in plain["seen"]}
+        self._seen_before = {int(k) for k in plain["seen_before"]}
         self._recent = [
             RecentPost(i, a, s, float(at), tuple(t), tuple(h), int(sig))
             for i, a, s, at, t, h, sig in plain["recent"]
@@ -1075,14 +1097,13 @@ class SignificanceDetector:
             return
         hashes = [stable_hash(t) for r in self._recent for t in r.terms]
         seqs = [self._recent_base + i for i, r in enumerate(self._recent) for _ in r.terms]
-        keys = np.array(hashes, dtype=np.uint64)
-        order = np.argsort(keys, kind="stable")
+        if not hashes:
+            return
         newest = max(r.at for r in self._recent)
         self._index.append(
-            _IndexChunk(
-                keys=keys[order],
-                seqs=np.array(seqs, dtype=np.int64)[order],
-                newest_bucket=math.floor(newest / self._bucket_s),
-                last_seq=self._recent_base + len(self._recent) - 1,
+            _IndexChunk.of(
+                np.array(hashes, dtype=np.uint64),
+                np.array(seqs, dtype=np.int64),
+                math.floor(newest / self._bucket_s),
             )
         )
