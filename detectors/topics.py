@@ -192,7 +192,8 @@ class TopicTracker:
                     evidence.append(post)
         if not evidence:
             return None
-        centroid = self._centroid(self._vectors(evidence))
+        vectors = self._vectors(evidence)
+        centroid = self._centroid(vectors)
         terms = list(dict.fromkeys(t for s in group for t in s.terms))
         topic = self._most_similar(centroid, terms, evidence)
         lead = group[0]
@@ -218,7 +219,6 @@ class TopicTracker:
             if topic.best is None or signal.z > topic.best.z:
                 topic.best = signal
             topic.watched = tuple(dict.fromkeys([*topic.watched, *signal.watched]))
-        vectors = self._vectors(evidence)
         self._add_posts(topic, evidence, (vectors @ topic.centroid.T).toarray().ravel())
         return topic
 

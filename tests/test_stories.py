@@ -421,3 +421,53 @@ def test_a_stream_in_which_no_term_repeats_never_alerts(count: int, seed: int) -
         for _, found in run(StoryDetector(), posts, posts[-1].created_at + timedelta(minutes=5))
         for t in found
     ] == []
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.integers(0, 10_000), st.integers(min_value=20, max_value=120))
+def test_a_signals_evidence_is_every_window_post_with_its_terms(seed: int, burst: int) -> None:
+    """The evidence index (sorted half hashes per flushed batch) finds exactly the posts a scan
+    of the window would: each one carries all the signal's terms, newest first, and the count
+    matches a brute-force count over the window that fired."""
+    rng = random.Random(seed)
+    stream = Stream()
+    stream.background(T0, hours=2, per_minute=4, seed=seed)
+    start = T0 + timedelta(hours=2)
+    for k in range(burst):
+        words = rng.sample(WORDS, 2)
+        stream.add(
+            f"#storm{k % 2} {words[0]} {words[1]} alarm",
+            start + timedelta(seconds=15 * k),
+            f"s{rng.randrange(400)}",
+        )
+    params = SignificanceParams(min_z=0, min_surprise=0, min_ratio=1, min_posts=3, min_authors=2)
+    detector = StoryDetector(params).significance
+    posts = sorted(stream.posts, key=lambda p: p.created_at)
+    terms = {p.id: set(terms_of(p.text)) for p in posts}
+    bucket = params.bucket
+    tick = posts[0].created_at + timedelta(minutes=1)
+    checked = 0
+    for post in posts:
+        while post.created_at >= tick:
+            for signal in detector.signals(tick):
+                ids = list(signal.evidence)
+                assert len(set(ids)) == len(ids)
+                assert all(set(signal.terms) <= terms[i] for i in ids)
+                # The window that fired ends in this tick's bucket or the one before.
+                current = datetime.fromtimestamp(
+                    detector.bucket_of(tick) * bucket.total_seconds(), UTC
+                )
+                carrying = [
+                    p.created_at
+                    for p in posts
+                    if p.created_at < tick and set(signal.terms) <= terms[p.id]
+                ]
+                newest = sum(1 for at in carrying if at >= current - signal.window + bucket)
+                oldest = sum(1 for at in carrying if at >= current - signal.window)
+                assert newest <= signal.posts <= oldest
+                times = [next(p.created_at for p in posts if p.id == i) for i in ids]
+                assert times == sorted(times, reverse=True)
+                checked += 1
+            tick += timedelta(minutes=1)
+        detector.observe(post)
+    assert checked > 0
