@@ -217,6 +217,13 @@ class _IndexChunk:
 _TRIANGLES: dict[int, tuple[NDArray[np.intp], NDArray[np.intp]]] = {}
 
 
+def _table(shape: int | tuple[int, int], dtype: type[np.generic]) -> NDArray[Any]:
+    """A zeroed table whose pages are all written now: np.zeros would get them lazily from the
+    OS, so resident memory would creep up over the first week as cells are first touched; this
+    way the detector's memory is fixed from its first post."""
+    return np.full(shape, 0, dtype=dtype)
+
+
 def _triangle(size: int) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
     """Index pairs (i < j) of `size` items, cached: every pair of a post's head terms."""
     found = _TRIANGLES.get(size)
@@ -307,22 +314,22 @@ class SignificanceDetector:
         self._watch_keys = self._keys_of_watch_terms()
         self._watch_array = np.array(sorted(self._watch_keys), dtype=np.uint64)
         # Tables: counts per bucket row, EW mean and variance of each cell's share.
-        self._ring = np.zeros((self._rows, width), dtype=np.float32)
-        self._ring_total = np.zeros(self._rows, dtype=np.float64)
+        self._ring = _table((self._rows, width), dtype=np.float32)
+        self._ring_total = _table(self._rows, dtype=np.float64)
         self._ring_bucket = np.full(self._rows, -1, dtype=np.int64)
         # The long window's counts per cell, kept as rows enter and leave (one gather to score).
-        self._long_sum = np.zeros(width, dtype=np.float64)
-        self._mean = np.zeros(width, dtype=np.float64)
-        self._var = np.zeros(width, dtype=np.float64)
+        self._long_sum = _table(width, dtype=np.float64)
+        self._mean = _table(width, dtype=np.float64)
+        self._var = _table(width, dtype=np.float64)
         self._updates = 0
         # Seasonal tables: decaying max share per half hour of day / hour of week, and the
         # running counts of the current half hour that feed them when it ends.
         season_width = 1 << p.seasonal_bits
-        self._day = np.zeros((_SLOTS_PER_DAY, season_width), dtype=np.float32)
-        self._week = np.zeros((168, season_width), dtype=np.float32)
+        self._day = _table((_SLOTS_PER_DAY, season_width), dtype=np.float32)
+        self._week = _table((168, season_width), dtype=np.float32)
         self._day_stamp = np.full(_SLOTS_PER_DAY, -1, dtype=np.int64)
         self._week_stamp = np.full(168, -1, dtype=np.int64)
-        self._slot_counts = np.zeros(season_width, dtype=np.float64)
+        self._slot_counts = _table(season_width, dtype=np.float64)
         self._slot_total = 0.0
         self._slot: int | None = None
         # Clock and bookkeeping.
@@ -347,7 +354,7 @@ class SignificanceDetector:
         # Copy counters: per cell a decaying count of the signatures that hashed there and the
         # bucket it was last brought up to date (count-min over two cells, as the term tables).
         self._copy_mask = (1 << _COPY_BITS) - 1
-        self._copy_count = np.zeros(1 << _COPY_BITS, dtype=np.float32)
+        self._copy_count = _table(1 << _COPY_BITS, dtype=np.float32)
         self._copy_bucket = np.full(1 << _COPY_BITS, _NEVER, dtype=np.int32)
         # Evidence index: per flushed batch, its term hashes sorted with the posts they came
         # from, so a signal's posts are a binary search away instead of a scan of the window.
