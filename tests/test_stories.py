@@ -182,7 +182,12 @@ def test_near_copies_from_many_accounts_weigh_little() -> None:
     stream.background(T0, hours=6)
     onset = T0 + timedelta(hours=6)
     for k in range(40):
-        text = f"Koop nieuwe #superpil tien euro doos snel {WORDS[k]}"
+        # Fourteen shared terms and one that varies (a farm evading exact-copy checks): the
+        # variant lands among the sketch's three smallest hashes in about 1 post of 5.
+        text = (
+            "Koop #superpil tien euro doos snel bezorgd gratis verzending korting actie "
+            f"beperkt aanbod bestel direct {WORDS[k]}"
+        )
         stream.add(text, onset + timedelta(seconds=20 * k), f"bot{k}")
 
     def strongest(dedupe: bool) -> float:
