@@ -124,8 +124,10 @@ class TopicTracker:
 
     @staticmethod
     def _centroid(vectors: csr_matrix) -> csr_matrix:
-        mean = csr_matrix(vectors.mean(axis=0))
-        return csr_matrix(normalize(mean))
+        # The mean as a sparse row (a ones row times the posts): vectors.mean() would build a
+        # dense row as wide as the hashing space.
+        ones = csr_matrix(np.full((1, vectors.shape[0]), 1.0 / vectors.shape[0]))
+        return csr_matrix(normalize(ones @ vectors))
 
     # -- per tick -----------------------------------------------------------------------------
 
