@@ -316,6 +316,8 @@ class SignificanceDetector:
         self._ring_bucket = np.full(self._rows, -1, dtype=np.int64)
         # The long window's counts per cell, kept as rows enter and leave (one gather to score).
         self._long_sum = _table(width, dtype=np.float64)
+        # Scratch space for one flush (never read before it is written).
+        self._scratch = np.empty(width, dtype=np.int32)
         self._mean = _table(width, dtype=np.float64)
         self._var = _table(width, dtype=np.float64)
         self._updates = 0
@@ -504,9 +506,9 @@ class SignificanceDetector:
         # Bring the touched cells up to the batch's newest bucket, then count the batch in.
         newest = int(post_buckets.max())
         for cells in (cells_a, cells_b):
-            touched = np.unique(cells)
-            self._copy_count[touched] = decayed(touched, np.full(len(touched), newest))
-            self._copy_bucket[touched] = newest
+            # A cell listed twice gets the same value twice (both read before either write).
+            self._copy_count[cells] = decayed(cells, np.full(len(cells), newest))
+            self._copy_bucket[cells] = newest
             np.add.at(self._copy_count, cells, np.float32(1.0))
         return weights
 
@@ -725,13 +727,20 @@ class SignificanceDetector:
         floor = min(p.min_posts, p.watch_min_posts)
         first = (keys & np.uint64(self._mask)).astype(np.intp)
         enough = self._long_sum[first] >= floor
-        keys = keys[enough]
+        keys, first = keys[enough], first[enough]
         second = ((keys >> np.uint64(32)) & np.uint64(self._mask)).astype(np.intp)
-        keys = np.unique(keys[self._long_sum[second] >= floor])
+        enough = self._long_sum[second] >= floor
+        keys, first, second = keys[enough], first[enough], second[enough]
         if len(keys) == 0:
             return
-        first = (keys & np.uint64(self._mask)).astype(np.intp)
-        second = ((keys >> np.uint64(32)) & np.uint64(self._mask)).astype(np.intp)
+        # Drop repeated keys without sorting: the first position written to each cell stands for
+        # its cell, and a key equal to its cell's stand-in is a repeat. Two keys sharing a cell
+        # both stay (a repeat among them is only scored twice, with the same result).
+        place = np.arange(len(keys), dtype=np.int32)
+        self._scratch[first[::-1]] = place[::-1]
+        stand_in = self._scratch[first]
+        keep = (stand_in == place) | (keys[stand_in] != keys)
+        keys, first, second = keys[keep], first[keep], second[keep]
         correction = 1.0 - (1.0 - self._alpha) ** self._updates
         watched = np.isin(keys, self._watch_array)
         best_z = np.full(len(keys), -np.inf)
