@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -476,3 +477,23 @@ def test_a_signals_evidence_is_every_window_post_with_its_terms(seed: int, burst
             tick += timedelta(minutes=1)
         detector.observe(post)
     assert checked > 0
+
+
+def test_a_busy_hour_of_distinct_authors_is_counted_not_taken_for_repeats() -> None:
+    """One count per author per term per window, from a fixed table: at busy rates (a million
+    distinct (author, term) uses an hour and more) new uses must still count, and repeats of
+    recent ones must not."""
+    detector = StoryDetector().significance
+    rng = np.random.default_rng(3)
+    bucket = np.full(100_000, 5_000_000, dtype=np.int64)
+    last = np.zeros(0, dtype=np.uint64)
+    for _ in range(25):  # 2.5 million distinct uses within one window
+        terms = rng.integers(0, 2**63, 100_000, dtype=np.uint64)
+        authors = rng.integers(0, 2**63, 100_000, dtype=np.uint64)
+        detector._first_use(terms, authors, bucket)
+        last = authors ^ terms
+    new_terms = rng.integers(0, 2**63, 100_000, dtype=np.uint64)
+    new_authors = rng.integers(0, 2**63, 100_000, dtype=np.uint64)
+    assert detector._first_use(new_terms, new_authors, bucket).mean() > 0.99
+    zero = np.zeros(len(last), dtype=np.uint64)  # the same keys again (author ^ term = key)
+    assert detector._first_use(last, zero, bucket + 1).mean() < 0.05
