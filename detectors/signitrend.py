@@ -59,7 +59,7 @@ WATCH_RATIO = 2.0
 _MASK64 = (1 << 64) - 1
 # Multiplier of Knuth's multiplicative hashing: spreads combined hashes over all 64 bits.
 _GOLDEN = 0x9E3779B97F4A7C15
-# Cells of the (author, term) table: 2^21 (16 MiB); a busy hour of 60,000 posts fills 1 in 4.
+# Cells of the (author, term) table: 2^22 (16 MiB of uint32); see _first_use.
 _AUTHOR_BITS = 22
 _SECONDS_PER_HOUR = 3600
 # Seasonal cells are half hours: a routine such as a 09:00-09:30 stand-up keeps its full share
