@@ -56,8 +56,8 @@ class StoryDetector:
             signals,
             new,
             lambda: list(self.significance.recent_posts()),
+            self.significance.evidence_posts,
             now,
-            evidence=self.significance.evidence_posts,
         )
 
     def current(self, now: datetime) -> list[Trend]:

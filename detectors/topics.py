@@ -136,25 +136,18 @@ class TopicTracker:
         signals: Sequence[Signal],
         new_posts: Sequence[RecentPost],
         window_posts: Callable[[], Sequence[RecentPost]],
+        evidence: Mapping[str, RecentPost],
         now: datetime,
-        evidence: Mapping[str, RecentPost] | None = None,
     ) -> list[Trend]:
         """Fold this tick's signals and new posts in; return the topics worth reporting now:
         those that got a signal this tick or changed stage. `window_posts` gives the posts of
-        the long window (called only when needed: it is the expensive part of a tick);
-        `evidence` the posts behind the signals' evidence ids (else they are looked up in the
-        window)."""
+        the long window (called only for the hourly IDF refit: it is the expensive part of a
+        tick); `evidence` the posts behind the signals' evidence ids, by id."""
         touched: set[str] = set()
-        by_id: Mapping[str, RecentPost] = evidence if evidence is not None else {}
         if self._fitted_at is None or now - self._fitted_at >= self.params.refit_every:
-            window = window_posts()
-            self._refit(window, now)
-            if signals and evidence is None:
-                by_id = {p.id: p for p in window}
-        elif signals and evidence is None:
-            by_id = {p.id: p for p in window_posts()}
+            self._refit(window_posts(), now)
         for group in self._group(signals):
-            topic = self._place(group, by_id, now)
+            topic = self._place(group, evidence, now)
             if topic is not None:
                 touched.add(topic.key)
         self._assign(new_posts)
