@@ -72,6 +72,7 @@ class DetectionModel(_Strict):
     min_ratio: Annotated[float, Field(ge=1.0)] = 3.0
     min_score: Annotated[float, Field(ge=0.0)] = 3.5
     min_surprise: Annotated[float, Field(ge=0.0)] = 5.0
+    surprise_keys: Annotated[int, Field(ge=1)] = 1000
     watch_min_posts: Annotated[int, Field(ge=1)] = 3
     pairs: bool = True
     seasonal: bool = True
@@ -148,7 +149,7 @@ class DetectionConfig:
     `signitrend` (the default) is detection v2 (detectors/stories.py); `rising` is v1
     (detectors/trends.py), kept to compare against. Keys one detector does not use are ignored
     by it: `baseline` is v1's history span; `short_window`, `half_life`, `min_surprise`,
-    `pairs`, `seasonal`, `dedupe` and `table_bits` are v2's. `min_score` is each detector's
+    `surprise_keys`, `pairs`, `seasonal`, `dedupe` and `table_bits` are v2's. `min_score` is each detector's
     significance bar (v1: its Poisson-style score; v2: SigniTrend's z).
     """
 
@@ -164,6 +165,7 @@ class DetectionConfig:
     min_ratio: float = 3.0
     min_score: float = 3.5
     min_surprise: float = 5.0
+    surprise_keys: int = 1000
     watch_min_posts: int = 3
     pairs: bool = True
     seasonal: bool = True
@@ -195,6 +197,7 @@ class DetectionConfig:
             min_ratio=self.min_ratio,
             min_z=self.min_score,
             min_surprise=self.min_surprise,
+            surprise_keys=self.surprise_keys,
             watch_min_posts=self.watch_min_posts,
             pairs=self.pairs,
             seasonal=self.seasonal,

@@ -22,7 +22,8 @@ one (1 hour):
   sketch of its term hashes) weighs 1 / (1 + copies seen), so retweet chains and copy-paste
   campaigns add little.
 
-A term or pair *signals* when it is significant (z >= min_z or surprise >= min_surprise), its
+A term or pair *signals* when it is significant (z >= min_z or surprise >= min_surprise, a bar
+that rises with the number of keys tested at once, see `surprise_bar`), its
 count is at least `min_ratio` times what is expected, and its evidence has enough posts, distinct
 authors and distinct texts. Watch terms need fewer posts, twice their usual rate and no
 significance. Memory is fixed by
@@ -91,6 +92,9 @@ class SignificanceParams:
     min_ratio: float = 3.0
     min_z: float = 3.5
     min_surprise: float = 5.0
+    # min_surprise holds while at most this many keys are tested in one flush; beyond, the bar
+    # rises by log10(tested / surprise_keys) (see surprise_bar).
+    surprise_keys: int = 1000
     watch_min_posts: int = 3
     bias_posts: float = 1.0
     pairs: bool = True
@@ -106,6 +110,8 @@ class SignificanceParams:
             raise ValueError("bucket must be positive")
         if not self.bucket <= self.short_window <= self.window:
             raise ValueError("need bucket <= short_window <= window")
+        if self.surprise_keys < 1:
+            raise ValueError("surprise_keys must be at least 1")
         if not 10 <= self.seasonal_bits <= self.table_bits <= 26:
             raise ValueError("need 10 <= seasonal_bits <= table_bits <= 26")
 
@@ -276,6 +282,18 @@ def post_terms(post: Post) -> dict[str, bool]:
         if term:
             terms[term] = True
     return terms
+
+
+def surprise_bar(min_surprise: float, tested: int, reference: int) -> float:
+    """The surprise a key needs when `tested` keys are scored at once (a Bonferroni bar).
+
+    Each key tested is a chance for a 1-in-10^s fluke; a busy stream tests tens of thousands of
+    terms and pairs a flush where a thin one tests tens, so a fixed bar lets a busy stream's
+    noise through. Up to `reference` keys the bar is `min_surprise`; beyond, it rises by
+    log10(tested / reference), which keeps the expected number of chance findings a flush the
+    same. The bar never drops below `min_surprise`: thin streams keep their sensitivity.
+    """
+    return min_surprise + max(0.0, math.log10(max(tested, 1) / reference))
 
 
 def poisson_surprise(count: NDArray[np.float64], lam: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -750,6 +768,7 @@ class SignificanceDetector:
         keep = (stand_in == place) | (keys[stand_in] != keys)
         keys, first, second = keys[keep], first[keep], second[keep]
         correction = 1.0 - (1.0 - self._alpha) ** self._updates
+        min_surprise = surprise_bar(p.min_surprise, len(keys), p.surprise_keys)
         watched = np.isin(keys, self._watch_array)
         best_z = np.full(len(keys), -np.inf)
         best: dict[int, tuple[float, float, float, float, float, int]] = {}
@@ -787,7 +806,7 @@ class SignificanceDetector:
             surprise = np.zeros(len(keys))
             need = (count >= floor) & (ratio >= min(p.min_ratio, WATCH_RATIO))
             surprise[need] = poisson_surprise(count[need], expected[need])
-            significant = (z >= p.min_z) | (surprise >= p.min_surprise)
+            significant = (z >= p.min_z) | (surprise >= min_surprise)
             fires = (count >= p.min_posts) & (ratio >= p.min_ratio) & significant
             fires |= watched & (count >= p.watch_min_posts) & (ratio >= WATCH_RATIO)
             for found in np.flatnonzero(fires & (z > best_z)):

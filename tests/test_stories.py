@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from detectors.records import Post, Trend
-from detectors.signitrend import SignificanceParams
+from detectors.signitrend import SignificanceParams, surprise_bar
 from detectors.stories import StoryDetector
 from detectors.text import terms_of
 
@@ -497,3 +497,34 @@ def test_a_busy_hour_of_distinct_authors_is_counted_not_taken_for_repeats() -> N
     assert detector._first_use(new_terms, new_authors, bucket).mean() > 0.99
     zero = np.zeros(len(last), dtype=np.uint64)  # the same keys again (author ^ term = key)
     assert detector._first_use(last, zero, bucket + 1).mean() < 0.05
+
+
+def test_surprise_bar_rises_only_past_the_reference_number_of_tests() -> None:
+    assert surprise_bar(5.0, tested=20, reference=1000) == 5.0
+    assert surprise_bar(5.0, tested=1000, reference=1000) == 5.0
+    assert surprise_bar(5.0, tested=10_000, reference=1000) == pytest.approx(6.0)
+    assert surprise_bar(5.0, tested=0, reference=1000) == 5.0
+
+
+def _short_burst(stream: Stream, onset: datetime, posts: int) -> None:
+    """`posts` posts of a new hashtag from distinct accounts within five minutes, then silence."""
+    for k in range(posts):
+        words = " ".join(WORDS[(k * 7 + j) % len(WORDS)] for j in range(4))
+        stream.add(f"#dijkdoorbraak {words}", onset + timedelta(seconds=30 * k), f"witness{k}")
+
+
+def test_a_flush_that_tests_many_keys_needs_more_surprise() -> None:
+    # The burst is only Poisson-surprising (the z path is switched off): 11 posts against an
+    # expected one, a surprise of about 5.5. Under the default reference (1,000 keys tested a
+    # flush) the bar is 5 and it fires; with a reference of one key, the tens of keys each of
+    # this stream's flushes tests raise the bar past 6 and it does not.
+    stream = Stream()
+    stream.background(T0, hours=3)
+    onset = T0 + timedelta(hours=3)
+    _short_burst(stream, onset, posts=11)
+    until = onset + timedelta(minutes=30)
+    base = SignificanceParams(min_z=1e9, min_posts=5, min_authors=5)
+    lenient = StoryDetector(params=base)
+    strict = StoryDetector(params=replace(base, surprise_keys=1))
+    assert alerts_on(lenient, stream.posts, until, "dijkdoorbraak")
+    assert alerts_on(strict, stream.posts, until, "dijkdoorbraak") == []
