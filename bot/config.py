@@ -149,8 +149,8 @@ class DetectionConfig:
     `signitrend` (the default) is detection v2 (detectors/stories.py); `rising` is v1
     (detectors/trends.py), kept to compare against. Keys one detector does not use are ignored
     by it: `baseline` is v1's history span; `short_window`, `half_life`, `min_surprise`,
-    `surprise_keys`, `pairs`, `seasonal`, `dedupe` and `table_bits` are v2's. `min_score` is each detector's
-    significance bar (v1: its Poisson-style score; v2: SigniTrend's z).
+    `surprise_keys`, `pairs`, `seasonal`, `dedupe` and `table_bits` are v2's. `min_score` is each
+    detector's significance bar (v1: its Poisson-style score; v2: SigniTrend's z).
     """
 
     detector: str = "signitrend"
