@@ -29,7 +29,9 @@ from typing import Any
 
 from bot.config import Config, ConfigError, load_config
 from bot.notify.base import Notifier
+from bot.opportunity_data import DatasetError
 from bot.store import DEFAULT_DATABASE_URL, Store
+from detectors.records import Post
 
 log = logging.getLogger("inhaker")
 
@@ -61,6 +63,11 @@ def _setup_logging(verbose: bool, command: str) -> None:
     # Per-request lines from the HTTP and Slack clients drown the useful ones.
     for noisy in ("httpx", "httpcore", "apscheduler.executors", "slack_sdk", "slack_bolt"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+# Posts scored at once by `classify`: large enough for the model's batch speed, small enough to
+# print the first verdicts at once.
+CLASSIFY_BATCH = 1000
 
 
 def _config_path(arg: str | None) -> str:
@@ -305,19 +312,16 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def cmd_classify(args: argparse.Namespace) -> int:
+    from bot.opportunity_scorer import OpportunityScorer
     from bot.replay import read_stream
-    from detectors.opportunities import score_opportunity
 
+    config = load_config(args.config) if args.config else Config()
+    scorer = OpportunityScorer(config.opportunities)
+    labels = {s.id: s.label for s in config.sources}
     errors: list[str] = []
-    with _stream_lines(args.stream) as lines:
-        for post in read_stream(lines, Path(args.stream).name, errors):
-            verdict = score_opportunity(
-                post.text,
-                title=post.title,
-                author=post.author,
-                source_label=post.source,
-                posted_at=post.created_at,
-            )
+
+    def flush(batch: list[Post]) -> None:
+        for post, verdict in zip(batch, scorer.verdicts(batch, labels), strict=True):
             line = {
                 "id": post.id,
                 "opportunity": verdict.opportunity,
@@ -326,6 +330,17 @@ def cmd_classify(args: argparse.Namespace) -> int:
                 "asker": verdict.asker,
             }
             sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+
+    with _stream_lines(args.stream) as lines:
+        batch: list[Post] = []
+        # Scored in batches (the model vectorizes many posts at once), printed in input order.
+        for post in read_stream(lines, Path(args.stream).name, errors):
+            batch.append(post)
+            if len(batch) >= CLASSIFY_BATCH:
+                flush(batch)
+                batch = []
+        flush(batch)
     _report_stream_errors(errors)
     return 1 if errors else 0
 
@@ -459,6 +474,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     classify = sub.add_parser("classify", help="opportunity verdict per post, as JSON lines")
     classify.add_argument("stream", metavar="STREAM.jsonl")
+    classify.add_argument(
+        "--config", help="feeds.yaml whose opportunities: settings to use (default: built-in)"
+    )
     classify.set_defaults(func=cmd_classify)
 
     trends = sub.add_parser("trends", help="what /trends shows, in the terminal")
@@ -483,6 +501,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{count} problem{'s' if count != 1 else ''} found", file=sys.stderr)
         return 1
     except UsageError as exc:
+        print(f"inhaker: {exc}", file=sys.stderr)
+        return 1
+    except DatasetError as exc:
         print(f"inhaker: {exc}", file=sys.stderr)
         return 1
     except BrokenPipeError:

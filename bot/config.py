@@ -97,8 +97,15 @@ class DetectionModel(_Strict):
 
 class OpportunitiesModel(_Strict):
     enabled: bool = True
-    min_score: Annotated[float, Field(ge=0.0, le=1.0)] = 0.6
+    scorer: Literal["model", "rules"] = "model"
+    training_data: Annotated[str, Field(min_length=1)] | None = None
+    min_score: Annotated[float, Field(ge=0.0, le=1.0)] = 0.5
     max_age: Duration = timedelta(days=2)
+
+
+class ProfileModel(_Strict):
+    about: str = ""
+    sources: list[Annotated[str, Field(min_length=1)]] = []
 
 
 class AlertsModel(_Strict):
@@ -116,6 +123,7 @@ class ConfigModel(_Strict):
     slack: SlackModel = SlackModel()
     detection: DetectionModel = DetectionModel()
     opportunities: OpportunitiesModel = OpportunitiesModel()
+    profile: ProfileModel = ProfileModel()
     alerts: AlertsModel = AlertsModel()
     store: StoreModel = StoreModel()
 
@@ -209,9 +217,25 @@ class DetectionConfig:
 
 @dataclass(frozen=True, slots=True)
 class OpportunitiesConfig:
+    """feeds.yaml `opportunities:`. `scorer` "model" is the learned classifier (v2), "rules" v1.
+
+    `training_data` is a folder of labelled posts, already resolved against the folder of
+    feeds.yaml; None means the dataset shipped in the checkout (data/opportunities).
+    """
+
     enabled: bool = True
-    min_score: float = 0.6
+    scorer: str = "model"
+    training_data: str | None = None
+    min_score: float = 0.5
     max_age: timedelta = timedelta(days=2)
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileConfig:
+    """feeds.yaml `profile:`: what the team is about, for judging fit (bot/relevance.py)."""
+
+    about: str = ""
+    sources: tuple[str, ...] = ()  # ids of sources whose posts describe the team itself
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,6 +252,7 @@ class Config:
     slack_channel: str = "#inhaker"
     detection: DetectionConfig = field(default_factory=DetectionConfig)
     opportunities: OpportunitiesConfig = field(default_factory=OpportunitiesConfig)
+    profile: ProfileConfig = field(default_factory=ProfileConfig)
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
     retention: timedelta = timedelta(days=7)
     path: str = "feeds.yaml"
@@ -235,6 +260,13 @@ class Config:
     @property
     def enabled_sources(self) -> tuple[SourceConfig, ...]:
         return tuple(s for s in self.sources if s.enabled)
+
+
+def _beside(config_path: str, relative: str | None) -> str | None:
+    """A path from feeds.yaml, read relative to the folder feeds.yaml is in."""
+    if relative is None:
+        return None
+    return str(Path(config_path).parent / Path(relative).expanduser())
 
 
 def _to_config(model: ConfigModel, path: str) -> Config:
@@ -256,7 +288,15 @@ def _to_config(model: ConfigModel, path: str) -> Config:
         exclude_terms=tuple(model.watch.exclude),
         slack_channel=model.slack.channel,
         detection=DetectionConfig(**model.detection.model_dump()),
-        opportunities=OpportunitiesConfig(**model.opportunities.model_dump()),
+        opportunities=OpportunitiesConfig(
+            **{
+                **model.opportunities.model_dump(),
+                "training_data": _beside(path, model.opportunities.training_data),
+            }
+        ),
+        profile=ProfileConfig(
+            about=model.profile.about.strip(), sources=tuple(model.profile.sources)
+        ),
         alerts=AlertsConfig(**model.alerts.model_dump()),
         retention=model.store.retention,
         path=path,
@@ -456,6 +496,20 @@ def parse_config(text: str, file: str = "feeds.yaml") -> Config:
                 )
             )
         seen.setdefault(source_id, index)
+    raw_profile = data.get("profile")
+    profile_ids = raw_profile.get("sources") if isinstance(raw_profile, dict) else None
+    for index, source_id in enumerate(profile_ids if isinstance(profile_ids, list) else []):
+        if isinstance(source_id, str) and source_id not in seen:
+            known = ", ".join(sorted(seen)) or "none"
+            problems.append(
+                ConfigProblem(
+                    file,
+                    lines.line_of(("profile", "sources", index)),
+                    f"profile.sources[{index}]",
+                    f"no source has the id {source_id!r} — use one of the ids under "
+                    f"sources: ({known})",
+                )
+            )
     if problems:
         problems.sort(key=lambda p: p.line)
         raise ConfigError(problems)

@@ -6,7 +6,9 @@ the outbox in one order everywhere:
    opportunity scorer;
 2. `tick(now)` asks the detector for rising trends, saves them as the current snapshot (what
    `/trends` shows), scores queued posts for opportunities, lets the policy write the outbox,
-   and delivers the outbox through the notifier.
+   and delivers the outbox through the notifier. Opportunities carry their fit with the team's
+   profile (feeds.yaml `profile:` and watch terms; posts of profile sources are read as the
+   profile, never as news) and are considered best ranked first.
 `run` and `replay` differ only in where posts come from and what the clock is.
 
 What it does not do: fetch anything (bot/poller.py does), schedule anything (bot/scheduler.py), or
@@ -26,10 +28,11 @@ from bot import checkpoint
 from bot.alerts import AlertPolicy, Decision, DeliveryReport, deliver_outbox
 from bot.config import Config
 from bot.notify.base import Notifier
+from bot.opportunity_scorer import OpportunityScorer
 from bot.serialize import trend_to_dict
 from bot.store import Store
-from detectors.opportunities import score_opportunity
 from detectors.records import ExternalTrend, Opportunity, Post, Trend
+from detectors.relevance import Profile, opportunity_rank
 from detectors.stories import StoryDetector
 from detectors.text import normalize, normalize_term, terms_of
 from detectors.trends import RisingTermDetector
@@ -40,6 +43,7 @@ TRENDS_SNAPSHOT = 20
 # A platform's trend list entry counts as "trending now" for this long after it was last seen.
 EXTERNAL_TRENDS_FRESH = timedelta(hours=6)
 CHECKPOINT_OVERLAP = timedelta(minutes=5)
+PROFILE_EVERY = timedelta(hours=1)
 
 
 TrendDetector = StoryDetector | RisingTermDetector
@@ -105,6 +109,12 @@ class Engine:
         self._exclude = frozenset(t for t in (normalize_term(x) for x in config.exclude_terms) if t)
         self._pending_opportunities: list[Post] = []
         self._memory = RecentPosts() if keep_posts_in_memory else None
+        # Trained here (about a second, once per process), so that unusable training data stops
+        # `run` at start with its message instead of failing at the first post.
+        self.opportunities = OpportunityScorer(config.opportunities)
+        self._profile_sources = frozenset(config.profile.sources)
+        self.profile = Profile.build(self._watch, [config.profile.about])
+        self._profile_built_at: datetime | None = None
         self._lock = threading.Lock()
         self.source_labels = {s.id: s.label for s in config.sources}
 
@@ -147,6 +157,8 @@ class Engine:
         with self._lock:
             # Feeds list their newest items first; the detector's clock wants them in order.
             for post in sorted(posts, key=lambda p: p.created_at):
+                if post.source in self._profile_sources:
+                    continue  # the team's own posts describe it; they are not news
                 self.detector.observe(self._for_detector(post))
                 if self._memory is not None:
                     self._memory.add(post)
@@ -181,36 +193,76 @@ class Engine:
 
     # -- detect and alert -----------------------------------------------------------------
 
+    def opportunities_for(self, posts: Sequence[Post], now: datetime) -> list[Opportunity]:
+        """The open calls among `posts`, each with its fit and rank, best ranked first.
+
+        Posts naming an excluded term and posts of the team's own profile sources are skipped.
+        """
+        candidates: list[tuple[Post, dict[str, bool]]] = []
+        for post in posts:
+            terms = terms_of(post.full_text)
+            if post.source in self._profile_sources or self._exclude.intersection(terms):
+                continue
+            candidates.append((post, terms))
+        verdicts = self.opportunities.verdicts([p for p, _ in candidates], self.source_labels)
+        found: list[Opportunity] = []
+        for (post, terms), verdict in zip(candidates, verdicts, strict=True):
+            if not verdict.opportunity:
+                continue
+            watched = self._watched_in(post, terms)
+            fit = self.profile.fit(post.full_text, watched)
+            found.append(
+                Opportunity(
+                    key=f"opportunity:{post.source}:{post.id}",
+                    post_id=post.id,
+                    source=post.source,
+                    detected_at=now,
+                    score=round(verdict.score, 3),
+                    category=verdict.category,
+                    deadline=verdict.deadline,
+                    asker=verdict.asker,
+                    text=post.text,
+                    url=post.url,
+                    title=post.title,
+                    author=post.author,
+                    reasons=verdict.reasons,
+                    watched=watched,
+                    response=verdict.response,
+                    response_value=verdict.response_value,
+                    topic=verdict.topic,
+                    fit=fit.score,
+                    fit_reasons=fit.reasons,
+                    rank=opportunity_rank(
+                        score=verdict.score,
+                        fit=fit.score,
+                        posted_at=post.created_at,
+                        deadline=verdict.deadline,
+                        reach=post.reach,
+                        now=now,
+                    ),
+                    reach=post.reach,
+                )
+            )
+        found.sort(key=lambda o: (-o.rank, o.key))
+        return found
+
     def opportunity_for(self, post: Post, now: datetime) -> Opportunity | None:
-        """Score one post; None when it is not an open call or mentions an excluded term."""
-        terms = terms_of(post.full_text)
-        if self._exclude.intersection(terms):
-            return None
-        verdict = score_opportunity(
-            post.text,
-            title=post.title,
-            author=post.author,
-            source_label=self.source_labels.get(post.source, post.source),
-            posted_at=post.created_at,
-        )
-        if not verdict.opportunity:
-            return None
-        return Opportunity(
-            key=f"opportunity:{post.source}:{post.id}",
-            post_id=post.id,
-            source=post.source,
-            detected_at=now,
-            score=round(verdict.score, 3),
-            category=verdict.category,
-            deadline=verdict.deadline,
-            asker=verdict.asker,
-            text=post.text,
-            url=post.url,
-            title=post.title,
-            author=post.author,
-            reasons=verdict.reasons,
-            watched=self._watched_in(post, terms),
-        )
+        """One post's opportunity, or None (see `opportunities_for`)."""
+        found = self.opportunities_for([post], now)
+        return found[0] if found else None
+
+    def refresh_profile(self, now: datetime) -> None:
+        """Rebuild the team profile from feeds.yaml and its profile sources' newest posts.
+
+        Cheap, but the profile changes slowly: done at most once an hour.
+        """
+        if self._profile_built_at is not None and now - self._profile_built_at < PROFILE_EVERY:
+            return
+        own: list[str] = []
+        if self._profile_sources and self._memory is None:
+            own = [p.full_text for p in self.store.latest_posts_of(self._profile_sources)]
+        self.profile = Profile.build(self._watch, [self.config.profile.about, *own])
+        self._profile_built_at = now
 
     def _watch_match(self, term: str) -> str | None:
         """The watch term a listed trend's term matches (a word of it, or a phrase in it)."""
@@ -271,12 +323,13 @@ class Engine:
                 listed = self.policy.consider_listed(signal, watched, now)
                 if listed is not None:
                     decisions.append(listed)
-        for post in pending:
-            opportunity = self.opportunity_for(post, now)
-            if opportunity is not None:
-                decision = self.policy.consider_opportunity(opportunity, post.created_at, now)
-                if decision is not None:
-                    decisions.append(decision)
+        self.refresh_profile(now)
+        posted_at = {(p.source, p.id): p.created_at for p in pending}
+        for opportunity in self.opportunities_for(pending, now):
+            created = posted_at[(opportunity.source, opportunity.post_id)]
+            decision = self.policy.consider_opportunity(opportunity, created, now)
+            if decision is not None:
+                decisions.append(decision)
         if self._memory is None:
             self.store.mark_checked(pending)
         result = TickResult(decisions=decisions, trends=len(trends))

@@ -378,6 +378,21 @@ class Store:
         with self.engine.connect() as conn:
             return [_row_to_post(row) for row in conn.execute(query)]
 
+    def latest_posts_of(self, sources: Iterable[str], limit: int = 200) -> list[Post]:
+        """The newest posts of these sources, backlog included, newest first (the team's own
+        blog or account, read as its profile)."""
+        ids = list(sources)
+        if not ids:
+            return []
+        query = (
+            select(posts)
+            .where(posts.c.source.in_(ids))
+            .order_by(posts.c.created_at.desc())
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [_row_to_post(row) for row in conn.execute(query)]
+
     def posts_to_check(self, limit: int = 5000) -> list[Post]:
         """New, non-backlog posts the opportunity scorer has not looked at yet."""
         query = (
@@ -665,9 +680,7 @@ class Store:
 
     def load_checkpoint(self, name: str) -> DetectorCheckpoint | None:
         with self.engine.connect() as conn:
-            row = conn.execute(
-                select(detector_state).where(detector_state.c.name == name)
-            ).first()
+            row = conn.execute(select(detector_state).where(detector_state.c.name == name)).first()
         if row is None:
             return None
         return DetectorCheckpoint(row.detector, row.saved_at, bytes(row.arrays), row.plain)

@@ -51,7 +51,17 @@ from typing import Any
 from detectors.records import OpportunityVerdict
 from detectors.text import normalize
 
-__all__ = ["BIAS", "THRESHOLD", "extract_asker", "extract_deadline", "score_opportunity"]
+__all__ = [
+    "AGAINST_KINDS",
+    "BIAS",
+    "THRESHOLD",
+    "against_cues",
+    "extract_asker",
+    "extract_deadline",
+    "find_deadline",
+    "names_audience",
+    "score_opportunity",
+]
 
 THRESHOLD = 0.6  # score >= THRESHOLD means opportunity=True (bot config opportunities.min_score)
 BIAS = -3.0  # the logit of a post with no cues at all: sigmoid(-3) ≈ 0.05
@@ -766,7 +776,6 @@ def _anchor_index(cues: tuple[Cue, ...]) -> tuple[re.Pattern[str], dict[str, fro
 
 
 _ANCHOR_SCAN, _ANCHOR_ENABLES = _anchor_index(_CUES)
-_ALWAYS_RUN = frozenset(index for index, cue in enumerate(_CUES) if not cue.anchor_list)
 
 
 def _cues_to_run(norm: str) -> frozenset[int]:
@@ -775,6 +784,57 @@ def _cues_to_run(norm: str) -> frozenset[int]:
     for found in set(_ANCHOR_SCAN.findall(norm)):
         enabled.update(_ANCHOR_ENABLES[found])
     return frozenset(enabled)
+
+
+# The negative cues (kinds of posts that look like calls but are not), for the learned model
+# (detectors/opportunity_model.py), which uses them as features next to its words.
+_AGAINST = tuple(cue for cue in _CUES if cue.weight < 0)
+_AGAINST_SCAN, _AGAINST_ENABLES = _anchor_index(_AGAINST)
+AGAINST_KINDS: tuple[str, ...] = (
+    *(cue.label.removeprefix("against: ").split(" '")[0] for cue in _AGAINST),
+    "deadline passed",
+)
+
+
+_AUDIENCE_ANCHORS_RX = _literals(_AUDIENCE_ANCHORS)
+
+
+def names_audience(text: str) -> bool:
+    """Does the post name an outlet's audience or its pages ("voor Emerce-lezers", "for our
+    readers", "in ons magazine")? The learned model weighs it as one feature."""
+    norm = _prepare(text)
+    return bool(_AUDIENCE_ANCHORS_RX.search(norm)) and bool(_AUDIENCE.search(norm))
+
+
+_YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)|\d[-/.]\d{1,2}[-/.]\d\d")
+
+
+def against_cues(text: str, posted_at: datetime) -> list[tuple[int, str]]:
+    """Which negative cues fire on `text`: (index into AGAINST_KINDS, the words that matched).
+
+    A deadline stated before the post's own date counts as the last kind ("deadline passed").
+    """
+    norm = _prepare(text)
+    found: list[tuple[int, str]] = []
+    # One pass of the anchor scan picks the cues worth a regex search (as `_cues_to_run`).
+    enabled: set[int] = set()
+    for anchor in set(_AGAINST_SCAN.findall(norm)):
+        enabled.update(_AGAINST_ENABLES[anchor])
+    for index in sorted(enabled):
+        cue = _AGAINST[index]
+        match = cue.pattern.search(norm)
+        if match is not None:
+            found.append((index, _snippet(match.group(0))))
+    # A deadline can only lie before the post's own date when a year is written out.
+    if _YEAR.search(norm):
+        posted = _utc(posted_at)
+        deadline = _find_deadline(norm, posted)
+        if deadline is not None and deadline.day < posted.date():
+            found.append((len(_AGAINST), deadline.snippet))
+    return found
+
+
+_ALWAYS_RUN = frozenset(index for index, cue in enumerate(_CUES) if not cue.anchor_list)
 
 
 # Rest of the sentence up to a question mark: "Is jouw werkplek uniek ...?"
@@ -1119,6 +1179,12 @@ def _utc(posted_at: datetime) -> datetime:
 def _prepare(text: str) -> str:
     """Lowercased, NFC, whitespace folded, typographic apostrophes made plain."""
     return normalize(text).replace("’", "'").replace("‘", "'")
+
+
+def find_deadline(text: str, posted_at: datetime) -> tuple[date, str] | None:
+    """The deadline stated in `text` and the words that state it; past ones included."""
+    found = _find_deadline(_prepare(text), _utc(posted_at))
+    return (found.day, found.snippet) if found else None
 
 
 def extract_deadline(text: str, posted_at: datetime) -> str | None:

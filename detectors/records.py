@@ -86,6 +86,9 @@ class OpportunityVerdict:
     deadline: str | None = None  # ISO date (YYYY-MM-DD) when one is stated
     asker: str | None = None
     reasons: tuple[str, ...] = ()  # the rules or cues that fired, for "why"
+    response: str | None = None  # email | link | form | dm | phone | hashtag | reply
+    response_value: str | None = None  # the address, URL, number or hashtag as written
+    topic: str | None = None  # what the call is about, a few words
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +109,13 @@ class Opportunity:
     author: str | None = None
     reasons: tuple[str, ...] = ()
     watched: tuple[str, ...] = field(default=())
+    response: str | None = None  # how to answer: email | link | form | dm | phone | hashtag | reply
+    response_value: str | None = None
+    topic: str | None = None
+    fit: float = 0.0  # 0..1, how well it matches the team's profile (bot/relevance.py)
+    fit_reasons: tuple[str, ...] = ()  # why it fits: watch terms, profile words
+    rank: float = 0.0  # fit, freshness, time left and reach together; higher first
+    reach: float | None = None  # followers or engagement of the post, where the source gives it
 
     def __post_init__(self) -> None:
         _require_aware("Opportunity.detected_at", self.detected_at)

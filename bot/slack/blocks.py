@@ -328,6 +328,31 @@ def _field(label: str, value: str) -> dict[str, Any]:
     return _mrkdwn(head + truncate(value, MAX_FIELD_TEXT - len(head)))
 
 
+_RESPONSE_WORDS = {
+    "email": "e-mail",
+    "link": "via the link",
+    "form": "via their form",
+    "dm": "a direct message",
+    "phone": "by phone",
+    "hashtag": "post with",
+    "reply": "reply to the post",
+}
+
+
+def _response_note(opp: Opportunity) -> str:
+    """ "e-mail redactie@emerce.nl", "post with #mijnwerkplek", "not stated"."""
+    if not opp.response:
+        return "not stated: see the post"
+    words = _RESPONSE_WORDS.get(opp.response, opp.response)
+    if opp.response_value:
+        value = opp.response_value
+        shown = (
+            _link(value, value[:80]) if opp.response == "link" else escape_mrkdwn(_one_line(value))
+        )
+        return f"{escape_mrkdwn(words)} {shown or escape_mrkdwn(value)}"
+    return escape_mrkdwn(words)
+
+
 def _opportunity_who(alert: Alert, opp: Opportunity) -> str:
     return opp.asker or alert.source_labels.get(opp.source, opp.source)
 
@@ -343,17 +368,31 @@ def _opportunity_blocks(alert: Alert, opp: Opportunity) -> list[Block]:
     blocks.append(_section(body or "_(no text)_"))
 
     fields = [
-        _field("Category", escape_mrkdwn(_humanize(opp.category or "open call"))),
+        _field("Who asks", escape_mrkdwn(_one_line(who))),
+        _field(
+            "What",
+            escape_mrkdwn(_humanize(opp.category or "open call"))
+            + (f": {_escaped_clip(_one_line(opp.topic), 300)}" if opp.topic else ""),
+        ),
         _field(
             "Deadline",
             escape_mrkdwn(deadline_note(opp.deadline, alert.created_at.date()))
             if opp.deadline
             else "none stated",
         ),
-        _field("Score", f"{opp.score:.2f}"),
+        _field("How to respond", _response_note(opp)),
     ]
+    if opp.fit_reasons:
+        fields.append(
+            _field(f"Why it fits ({opp.fit:.0%})", _escaped_clip("; ".join(opp.fit_reasons), 1900))
+        )
     if opp.reasons:
-        fields.append(_field("Why", _escaped_clip("; ".join(opp.reasons), 1900)))
+        fields.append(
+            _field(
+                f"Why it is a call ({opp.score:.2f})",
+                _escaped_clip("; ".join(opp.reasons), 1900),
+            )
+        )
     link = _link(opp.url)
     if link:
         fields.append(_field("Link", link))
