@@ -251,6 +251,14 @@ class Engine:
         found = self.opportunities_for([post], now)
         return found[0] if found else None
 
+    def _fitted(self, trend: Trend) -> Trend:
+        """The trend with its fit with the team: its title, label and terms against the profile."""
+        if self.profile.empty:
+            return trend
+        text = " ".join([trend.title, trend.label, *trend.terms])
+        fit = self.profile.fit(text, trend.watched)
+        return replace(trend, fit=fit.score, fit_reasons=fit.reasons)
+
     def refresh_profile(self, now: datetime) -> None:
         """Rebuild the team profile from feeds.yaml and its profile sources' newest posts.
 
@@ -310,7 +318,8 @@ class Engine:
             if self._memory is not None
             else self.store.external_trends_since(now - EXTERNAL_TRENDS_FRESH)
         )
-        trends = [self._corroborated(trend, signals) for trend in trends]
+        self.refresh_profile(now)
+        trends = [self._fitted(self._corroborated(trend, signals)) for trend in trends]
         if snapshot:
             current = [self._corroborated(t, signals) for t in active]
             self.store.replace_current_trends(
@@ -323,7 +332,6 @@ class Engine:
                 listed = self.policy.consider_listed(signal, watched, now)
                 if listed is not None:
                     decisions.append(listed)
-        self.refresh_profile(now)
         posted_at = {(p.source, p.id): p.created_at for p in pending}
         for opportunity in self.opportunities_for(pending, now):
             created = posted_at[(opportunity.source, opportunity.post_id)]

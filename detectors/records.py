@@ -71,6 +71,8 @@ class Trend:
     label: str = ""  # the topic's top terms, "a · b · c"
     representative: str | None = None  # id of the post most typical of the topic
     surprise: float = 0.0  # -log10 of the Poisson tail probability of the count
+    fit: float = 0.0  # 0..1, how well it matches the team's profile (detectors/relevance.py)
+    fit_reasons: tuple[str, ...] = ()  # why it fits: watch terms, words shared with the profile
 
     def __post_init__(self) -> None:
         _require_aware("Trend.detected_at", self.detected_at)

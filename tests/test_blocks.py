@@ -280,6 +280,20 @@ def test_update_carries_an_updated_note() -> None:
     assert f"Updated <!date^{stamp}^{{time}}|20:05 UTC>" in text
 
 
+def test_a_trend_that_fits_the_team_says_why() -> None:
+    trend = make_trend(
+        fit=0.7,
+        fit_reasons=(
+            "matches your watch term 'twelftal'",
+            "shares 'oranje', 'twelftal' with your profile (0.18 similar)",
+        ),
+    )
+    text = str(alert_blocks(trend_alert(trend=trend)))
+    assert "🎯 Fits your team (70%): shares 'oranje', 'twelftal' with your profile" in text
+    assert "matches your watch term" not in text  # the watch list line already says that
+    assert "Fits your team" not in str(alert_blocks(trend_alert()))
+
+
 def test_alert_text_is_a_one_line_fallback() -> None:
     text = alert_text(trend_alert())
     assert text.startswith("📈 Rising: #twelftal — 42 posts in the last 60 min")
@@ -295,13 +309,38 @@ def test_opportunity_alert_has_header_text_fields_and_buttons() -> None:
     assert blocks[0]["text"]["text"] == "🎯 Open call: Emerce"
     assert "Wij zoeken marketeers" in blocks[1]["text"]["text"]
     fields = [f["text"] for f in blocks[2]["fields"]]
-    assert "*Category*\nJournalist request" in fields
+    assert "*Who asks*\nEmerce" in fields
+    assert "*What*\nJournalist request" in fields
     assert "*Deadline*\n2014-06-20 (in 7 days)" in fields
-    assert "*Score*\n0.93" in fields
-    assert any(f.startswith("*Why*\n") and "deadline stated" in f for f in fields)
+    assert "*How to respond*\nnot stated: see the post" in fields
+    assert any(
+        f.startswith("*Why it is a call (0.93)*\n") and "deadline stated" in f for f in fields
+    )
+    assert not any(f.startswith("*Why it fits") for f in fields)  # no profile, no fit
     assert "*Link*\n<https://emerce.nl/oproep/123|open>" in fields
     assert [e["action_id"] for e in blocks[-1]["elements"]] == ["inhaker_claim", "inhaker_dismiss"]
     assert alert_text(opportunity_alert()).startswith("🎯 Open call: Emerce — Wij zoeken")
+
+
+def test_opportunity_alert_says_how_to_respond_and_why_it_fits() -> None:
+    opp = make_opportunity(
+        topic="duurzame verpakkingen",
+        response="email",
+        response_value="redactie@emerce.nl",
+        fit=0.8,
+        fit_reasons=("shares 'verpakkingen' with your profile (0.20 similar)",),
+    )
+    blocks = alert_blocks(opportunity_alert(opportunity=opp))
+    assert validate_blocks(blocks) == []
+    fields = [f["text"] for f in blocks[2]["fields"]]
+    assert "*What*\nJournalist request: duurzame verpakkingen" in fields
+    assert "*How to respond*\ne-mail redactie@emerce.nl" in fields
+    assert "*Why it fits (80%)*\nshares 'verpakkingen' with your profile (0.20 similar)" in fields
+    link = make_opportunity(response="link", response_value="https://emerce.nl/form")
+    fields = [f["text"] for f in alert_blocks(opportunity_alert(opportunity=link))[2]["fields"]]
+    assert (
+        "*How to respond*\nvia the link <https://emerce.nl/form|https://emerce.nl/form>" in fields
+    )
 
 
 def test_opportunity_without_asker_uses_source_label_and_handles_odd_deadlines() -> None:

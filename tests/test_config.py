@@ -239,3 +239,47 @@ def test_detection_windows_must_nest() -> None:
     assert "short_window must lie between bucket and window" in found[0]
     params = parse_config("detection:\n  min_score: 4.5\n").detection.significance_params()
     assert params.min_z == 4.5
+
+
+def test_profile_sources_must_name_sources_and_say_which_exist() -> None:
+    text = """sources:
+  - id: nos
+    kind: rss
+    url: https://feeds.nos.nl/x
+profile:
+  about: "Wij maken verpakkingen"
+  sources: [nos, blgo]
+"""
+    with pytest.raises(ConfigError) as info:
+        parse_config(text, file="feeds.yaml")
+    (problem,) = info.value.problems
+    assert str(problem).startswith("feeds.yaml:7: profile.sources[1]: no source has the id 'blgo'")
+    assert "(nos)" in str(problem)
+
+
+def test_profile_and_opportunity_settings_are_read(tmp_path: Path) -> None:
+    path = tmp_path / "conf" / "feeds.yaml"
+    path.parent.mkdir()
+    path.write_text(
+        """sources:
+  - id: blog
+    kind: rss
+    url: https://example.nl/feed
+profile:
+  about: "  Wij maken verpakkingen.  "
+  sources: [blog]
+opportunities:
+  scorer: rules
+  training_data: ours
+  min_score: 0.7
+""",
+        encoding="utf-8",
+    )
+    config = load_config(path)
+    assert config.profile.about == "Wij maken verpakkingen."
+    assert config.profile.sources == ("blog",)
+    assert config.opportunities.scorer == "rules"
+    assert config.opportunities.training_data == str(tmp_path / "conf" / "ours")
+    assert config.opportunities.min_score == 0.7
+    with pytest.raises(ConfigError, match="scorer"):
+        parse_config("opportunities:\n  scorer: magic\n")

@@ -6,6 +6,7 @@ the fake Slack Web API (through SLACK_API_URL), with a real SQLite file in tmp_p
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -18,6 +19,7 @@ from xml.sax.saxutils import escape
 
 import pytest
 
+from bot.slack.blocks import CLAIM_ACTION_ID, DISMISS_ACTION_ID
 from bot.store import Store
 from tests.fake_slack import FakeSlack
 from tests.feed_server import FeedServer
@@ -378,3 +380,82 @@ def test_the_detector_continues_from_its_checkpoint_on_the_next_run(
     assert saved.detector == "signitrend"
     second = run_once(tmp_path, config, fake_slack)
     assert "trend detector restored from its checkpoint" in second
+
+
+def test_an_open_call_reaches_slack_with_who_what_deadline_fit_and_buttons(
+    tmp_path: Path, feed_server: FeedServer, fake_slack: FakeSlack
+) -> None:
+    """The seed's story, told with a team profile: the call that fits alerts, the team's own
+    blog describes the team and never alerts, and the message says who, what, by when, how to
+    answer and why it fits, with the claim and dismiss buttons."""
+    now = datetime.now(UTC)
+    blog_about = [
+        ("blog-1", "Team Pak", "Nieuw op ons blog: zo maken wij duurzame verpakkingen van karton"),
+        ("blog-2", "Team Pak", "Waarom circulaire verpakkingen de toekomst van e-commerce zijn"),
+    ]
+    feeds: dict[str, list[Item]] = {
+        "emerce": backlog("emerce", now),
+        "blog": [(g, a, t, now - timedelta(days=3)) for g, a, t in blog_about],
+    }
+
+    def publish() -> None:
+        for feed, items in feeds.items():
+            feed_server.serve(f"/{feed}.xml", rss(feed, items), etag=f'"{feed}-{len(items)}"')
+
+    publish()
+    config = tmp_path / "feeds.yaml"
+    config.write_text(
+        f"""sources:
+  - id: emerce
+    kind: rss
+    url: {feed_server.url("/emerce.xml")}
+  - id: blog
+    kind: rss
+    url: {feed_server.url("/blog.xml")}
+profile:
+  about: "Wij ontwerpen duurzame verpakkingen voor webwinkels."
+  sources: [blog]
+slack:
+  channel: "#inhaker"
+""",
+        encoding="utf-8",
+    )
+    run_once(tmp_path, config, fake_slack)
+    assert fake_slack.messages() == []
+
+    fresh = datetime.now(UTC)
+    feeds["emerce"].append(
+        (
+            "emerce-verpakking",
+            "Emerce",
+            "Oproep: Emerce zoekt webwinkels met slimme, duurzame verpakkingen voor een special. "
+            "Mail je case vóór vrijdag naar redactie@emerce.nl",
+            fresh,
+        )
+    )
+    # The team's own call on its own blog: it describes the team, it is not news for it.
+    feeds["blog"].append(
+        ("blog-3", "Team Pak", "Wij zoeken sprekers voor ons verpakkingsevent! Mail ons.", fresh)
+    )
+    publish()
+    run_once(tmp_path, config, fake_slack)
+
+    messages = fake_slack.messages("#inhaker")
+    assert len(messages) == 1, [m["text"] for m in messages]
+    text = json.dumps(messages[0]["blocks"], ensure_ascii=False)
+    assert "Open call: Emerce" in text
+    assert "Who asks" in text
+    assert "Emerce" in text
+    assert "Deadline" in text
+    assert "days)" in text
+    assert "e-mail redactie@emerce.nl" in text
+    assert "Why it fits" in text
+    assert "verpakkingen" in text
+    assert "your profile" in text
+    action_ids = {
+        element["action_id"]
+        for block in messages[0]["blocks"]
+        if block["type"] == "actions"
+        for element in block["elements"]
+    }
+    assert {CLAIM_ACTION_ID, DISMISS_ACTION_ID} <= action_ids

@@ -251,6 +251,10 @@ def _trend_blocks(alert: Alert, trend: Trend, window_minutes: int) -> list[Block
     if trend.watched:
         watched = ", ".join(trend.watched[:20])
         context_texts.append(f"👀 On your watch list: {_escaped_clip(watched, 600)}")
+    profile_reasons = [r for r in trend.fit_reasons if not r.startswith("matches your watch")]
+    if profile_reasons:
+        fits = "; ".join(profile_reasons)
+        context_texts.append(f"🎯 Fits your team ({trend.fit:.0%}): {_escaped_clip(fits, 600)}")
     if trend.corroborated_by:
         lists = ", ".join(alert.source_labels.get(s, s) for s in trend.corroborated_by[:10])
         context_texts.append(f"✅ Also on the trend list of {_escaped_clip(lists, 600)}")
