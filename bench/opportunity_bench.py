@@ -217,6 +217,21 @@ def _same_name(got: str | None, want: str | None) -> bool:
     return norm(got) == norm(want)
 
 
+def _same_asker(got: str | None, want: str | None) -> bool:
+    """Lenient: the same letters, or one inside the other ("@bruzz.bsky.social" and "Bruzz",
+    "Zoom" and "Naad & Zoom" do not both pass: the shorter must be 4+ letters and a whole
+    prefix or handle part)."""
+
+    def letters(name: str | None) -> str:
+        return "".join(ch for ch in (name or "").casefold() if ch.isalnum())
+
+    a, b = letters(got), letters(want)
+    if not a or not b:
+        return a == b
+    short, long = sorted((a, b), key=len)
+    return len(short) >= 4 and long.startswith(short)
+
+
 def extraction(rows: list[DatasetRow]) -> str:
     positives = [r for r in rows if r.post.label]
     stated = [r for r in positives if r.deadline]
@@ -225,8 +240,10 @@ def extraction(rows: list[DatasetRow]) -> str:
         1 for r in stated if extract_deadline(r.post.text, r.post.posted_at) == r.deadline
     )
     false_deadline = sum(1 for r in unstated if extract_deadline(r.post.text, r.post.posted_at))
-    asker_ok = sum(
-        1 for r in positives if _same_name(extract_asker(r.post.text, author=r.author), r.asker)
+    askers = [extract_asker(r.post.text, author=r.author) for r in positives]
+    asker_ok = sum(1 for got, r in zip(askers, positives, strict=True) if _same_name(got, r.asker))
+    asker_near = sum(
+        1 for got, r in zip(askers, positives, strict=True) if _same_asker(got, r.asker)
     )
     response_ok = 0
     for r in positives:
@@ -252,10 +269,16 @@ def extraction(rows: list[DatasetRow]) -> str:
             "",
         ],
         [
-            "asker",
+            "asker, exact",
             f"{asker_ok}/{len(positives)}",
             f"{asker_ok / len(positives):.3f}",
             "case-insensitive, leading @ ignored",
+        ],
+        [
+            "asker, same account",
+            f"{asker_near}/{len(positives)}",
+            f"{asker_near / len(positives):.3f}",
+            "letters only; a handle starting with the name counts (@bruzz.bsky.social: Bruzz)",
         ],
         [
             "how to respond (kind)",
