@@ -56,6 +56,7 @@ __all__ = [
     "BIAS",
     "THRESHOLD",
     "against_cues",
+    "combine_title",
     "extract_asker",
     "extract_deadline",
     "find_deadline",
@@ -1398,7 +1399,7 @@ def extract_asker(
 # --------------------------------------------------------------------------------------------
 
 
-def _combine(text: str, title: str | None) -> str:
+def combine_title(text: str, title: str | None) -> str:
     """Title and body together, as `Post.full_text` does (a feed item's title is its news)."""
     if title and title not in text:
         return f"{title}\n{text}" if text else title
@@ -1420,7 +1421,7 @@ def score_opportunity(
     the cues that fired, negatives prefixed "against:".
     """
     posted = _utc(posted_at)
-    full = _combine(text, title)
+    full = combine_title(text, title)
     norm = _prepare(full)
     hits = _fire(norm)
     logit = BIAS + sum(hit.weight for hit in hits)

@@ -17,12 +17,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from detectors.opportunities import extract_asker, find_deadline, score_opportunity
+from detectors.opportunities import (
+    combine_title,
+    extract_asker,
+    find_deadline,
+    score_opportunity,
+)
 from detectors.opportunity_extract import extract_response, extract_topic
 from detectors.opportunity_model import OpportunityModel
 from detectors.records import OpportunityVerdict
 
-__all__ = ["RULES_SECOND_OPINION", "Candidate", "classify_posts", "full_text"]
+__all__ = ["RULES_SECOND_OPINION", "Candidate", "classify_posts"]
 
 # The rules of opportunity scorer v1 as a second opinion: a post they are sure of (score >= 0.8,
 # about 4.4 points of cues) is a call even when the model hesitates. It catches the founding
@@ -46,13 +51,6 @@ class Candidate:
     source_label: str | None = None  # the asker of last resort (a feed's name)
 
 
-def full_text(text: str, title: str | None) -> str:
-    """Title and body together, as `Post.full_text` does (a feed item's title is its news)."""
-    if title and title not in text:
-        return f"{title}\n{text}" if text else title
-    return text
-
-
 def classify_posts(
     model: OpportunityModel,
     candidates: Sequence[Candidate],
@@ -64,7 +62,7 @@ def classify_posts(
 
     `second_opinion` lets the rules of v1 overrule a hesitant model (RULES_SECOND_OPINION).
     """
-    texts = [full_text(c.text, c.title) for c in candidates]
+    texts = [combine_title(c.text, c.title) for c in candidates]
     times = [c.posted_at.astimezone(UTC) for c in candidates]
     judgements = model.judge(texts, times, explain_above=threshold)
     verdicts: list[OpportunityVerdict] = []

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from detectors import opportunities
 from detectors.opportunities import THRESHOLD, extract_asker, extract_deadline, score_opportunity
+from detectors.opportunity_model import CATEGORIES as MODEL_CATEGORIES
 from detectors.records import OpportunityVerdict
 from tests.opportunity_examples import (
     EXAMPLES,
@@ -25,15 +26,7 @@ from tests.opportunity_examples import (
     SEED_POST,
 )
 
-CATEGORIES = {
-    "submission",
-    "journalist_request",
-    "speakers",
-    "guests",
-    "awards",
-    "participants",
-    "guest_blog",
-}
+CATEGORIES = set(MODEL_CATEGORIES)
 
 
 def score(
