@@ -21,7 +21,6 @@ from detectors.opportunities import (
     combine_title,
     extract_asker,
     find_deadline,
-    names_audience,
     score_opportunity,
 )
 from detectors.opportunity_extract import extract_response, extract_topic
@@ -70,7 +69,7 @@ def classify_posts(
         score = judged.score
         reasons = list(judged.reasons)
         category = judged.category
-        if second_opinion and score < threshold and names_audience(text):
+        if second_opinion and score < threshold and judged.names_audience:
             rules = score_opportunity(text, posted_at=posted)
             if rules.score >= RULES_SECOND_OPINION:
                 score = rules.score

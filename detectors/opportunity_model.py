@@ -15,9 +15,10 @@ Features, all sparse:
 - the negative rule cues of opportunity scorer v1 (vacancy, promotion, closed call, already
   featured, giveaway, poll, advice among friends, event announcement, news appeal, a deadline
   already passed), one column each, scaled down so that they nudge rather than decide;
-- three shape columns on the same scale: the post has a link, has an e-mail address, is short
-  (under eight words). Inside TF-IDF a link would weigh more the shorter the post, and a bare
-  "pray for boston http://t.co/x" would read as mostly link.
+- four shape columns on the same scale: the post has a link, has an e-mail address, is short
+  (under eight words), names an outlet's audience ("voor Emerce-lezers", "for our readers").
+  Inside TF-IDF a link would weigh more the shorter the post, and a bare "pray for boston
+  http://t.co/x" would read as mostly link.
 The detector is scikit-learn's `LogisticRegression` (balanced classes) wrapped in
 `CalibratedClassifierCV` (sigmoid, 5 folds): the score is a probability the threshold in
 feeds.yaml (`opportunities.min_score`) can be read against. A second logistic regression, on the
@@ -105,12 +106,14 @@ class Judgement:
     score: float  # calibrated probability that the post is an open call
     category: str
     reasons: tuple[str, ...]  # the words and cues that weighed most, strongest first
+    names_audience: bool = False  # "voor Emerce-lezers", "for our readers" (a rule column)
 
 
 # Shape features after the negative cues. A link or an address in a TF-IDF row would weigh more
 # the shorter the post ("pray for boston http://t.co/x" would be mostly link); as fixed columns
 # they weigh the same in every post.
-SHAPES: tuple[str, ...] = ("a link", "an e-mail address", "a short post", "names its audience")
+AUDIENCE_SHAPE = "names its audience"
+SHAPES: tuple[str, ...] = ("a link", "an e-mail address", "a short post", AUDIENCE_SHAPE)
 SHORT_POST_WORDS = 8
 RULE_COLUMNS: tuple[str, ...] = (*AGAINST_KINDS, *SHAPES)
 
@@ -321,12 +324,17 @@ class OpportunityModel:
             predicted = self._categorizer.predict(features[explain])
             for index, name in zip(explain.tolist(), predicted, strict=True):
                 categories[index] = str(name)
+        audience = self._offset + len(AGAINST_KINDS) + SHAPES.index(AUDIENCE_SHAPE)
+        indptr, indices, data = features.indptr, features.indices, features.data
         for index, score in enumerate(scores):
+            start, end = indptr[index], indptr[index + 1]
+            cols, values = indices[start:end], data[start:end]
+            named = bool((cols == audience).any())
             if index in categories:
-                row = features.getrow(index)
-                out.append(Judgement(float(score), categories[index], self._reasons(row)))
+                reasons = self._reasons(cols, values)
+                out.append(Judgement(float(score), categories[index], reasons, named))
             else:
-                out.append(Judgement(float(score), "", ()))
+                out.append(Judgement(float(score), "", (), named))
         return out
 
     def keywords(self, text: str, limit: int = 3) -> tuple[str, ...]:
@@ -338,10 +346,13 @@ class OpportunityModel:
         """
         tfidf = self._tfidf
         best: dict[str, float] = {}
-        for token in analyze(text):
-            if len(token) < 4 or " " in token or token[0] in "<#@" or token in _SHOWN_NOT:
-                continue
-            place = int(tfidf.position(np.array([_column(token)]))[0])
+        tokens = [
+            t
+            for t in analyze(text)
+            if len(t) >= 4 and " " not in t and t[0] not in "<#@" and t not in _SHOWN_NOT
+        ]
+        places = tfidf.position(np.array([_column(t) for t in tokens], dtype=np.int64))
+        for token, place in zip(tokens, places.tolist(), strict=True):
             if place >= 0 and self._weights[place] > 0:
                 continue
             idf = float(tfidf.idf[place]) if place >= 0 else tfidf.unseen_idf
@@ -349,10 +360,11 @@ class OpportunityModel:
         ranked = sorted(best.items(), key=lambda pair: (-pair[1], pair[0]))
         return tuple(token for token, _ in ranked[:limit])
 
-    def _reasons(self, row: sp.csr_matrix, limit: int = 4) -> tuple[str, ...]:
+    def _reasons(
+        self, cols: NDArray[np.int32], values: NDArray[np.float64], limit: int = 4
+    ) -> tuple[str, ...]:
         """What pushed hardest: "words of a call: 'stuur je', 'deadline'", "against: poll"."""
-        cols = row.indices
-        contributions = row.data * self._weights[cols]
+        contributions = values * self._weights[cols]
         reasons: list[str] = []
         against: list[str] = []
         # Only the positive pushes are candidates for "words of a call", strongest first; the
