@@ -128,7 +128,8 @@ def world(tmp_path: Path, feed_server: FeedServer, fake_slack: FakeSlack):
         (
             "emerce-old-call",
             "Emerce",
-            "Is jouw werkplek uniek? Stuur ons een mail vóór vrijdag!",
+            # A plain call (the classifier is sure of it): the backlog must still not alert.
+            "Oproep: Emerce zoekt kantoren met een verhaal. Mail ons vóór vrijdag: tips@emerce.nl",
             now - timedelta(minutes=5),
         )
     )
@@ -252,7 +253,8 @@ def test_slack_outage_keeps_alerts_for_the_next_cycle(
         (
             "emerce-call-2",
             "Emerce",
-            "Is jouw werkplek uniek? Stuur ons een mail met foto's vóór vrijdag!",
+            "Oproep: Emerce zoekt bijzondere werkplekken voor een fotoserie. "
+            "Mail je foto's vóór vrijdag naar redactie@emerce.nl",
             datetime.now(UTC),
         )
     )
@@ -274,7 +276,8 @@ def test_dry_run_prints_and_changes_nothing(world, fake_slack: FakeSlack) -> Non
         (
             "emerce-call-3",
             "Emerce",
-            "Is jouw werkplek uniek? Stuur ons een mail met foto's vóór vrijdag!",
+            "Oproep: Emerce zoekt bijzondere werkplekken voor een fotoserie. "
+            "Mail je foto's vóór vrijdag naar redactie@emerce.nl",
             datetime.now(UTC),
         )
     )
