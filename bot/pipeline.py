@@ -44,6 +44,7 @@ TRENDS_SNAPSHOT = 20
 EXTERNAL_TRENDS_FRESH = timedelta(hours=6)
 CHECKPOINT_OVERLAP = timedelta(minutes=5)
 PROFILE_EVERY = timedelta(hours=1)
+PROFILE_BACKGROUND = 2000  # posts sampled for the profile's document frequencies
 
 
 TrendDetector = StoryDetector | RisingTermDetector
@@ -87,6 +88,15 @@ class RecentPosts:
 
     def lookup(self, ids: Sequence[str]) -> list[Post]:
         return [self._items[i] for i in ids if i in self._items]
+
+    def recent(self, count: int) -> list[Post]:
+        """The `count` posts added last, newest first."""
+        out: list[Post] = []
+        for post in reversed(self._items.values()):
+            if len(out) >= count:
+                break
+            out.append(post)
+        return out
 
 
 class Engine:
@@ -269,7 +279,14 @@ class Engine:
         own: list[str] = []
         if self._profile_sources and self._memory is None:
             own = [p.full_text for p in self.store.latest_posts_of(self._profile_sources)]
-        self.profile = Profile.build(self._watch, [self.config.profile.about, *own])
+        # What streams by sets the document frequencies: the newest posts, a bounded sample.
+        if self._memory is not None:
+            recent = self._memory.recent(PROFILE_BACKGROUND)
+        else:
+            recent = self.store.latest_posts(PROFILE_BACKGROUND)
+        self.profile = Profile.build(
+            self._watch, [self.config.profile.about, *own], [p.full_text for p in recent]
+        )
         self._profile_built_at = now
 
     def _watch_match(self, term: str) -> str | None:

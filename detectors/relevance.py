@@ -3,11 +3,12 @@
 What it does: `Profile` holds what the team is about: its watch terms from feeds.yaml and a text
 (`profile.about` plus the posts of its own profile sources: the team's blog, site feed or
 account). `Profile.fit` scores a post or a trend's text 0..1 against it and says why: a watch
-term it names counts fully; otherwise the cosine similarity of sublinear term-frequency vectors
-(each term also as its first five letters, so "verpakking" meets "verpakkingen"; stopwords are
-already gone in `terms_of`) reaches 1 at a similarity of `FULL_FIT_COSINE`, and the reason names
-the shared words. `opportunity_rank` orders opportunities by the classifier's confidence times a
-mix of fit, freshness, time left before the deadline and reach.
+term it names counts fully; otherwise the cosine similarity of TF-IDF vectors (sublinear term
+frequency; each term also as its first five letters, so "verpakking" meets "verpakkingen";
+stopwords are already gone in `terms_of`; document frequencies from a sample of the stream
+itself, so words everybody uses weigh little) reaches 1 at a similarity of `FULL_FIT_COSINE`, and
+the reason names the shared words. `opportunity_rank` orders opportunities by the classifier's
+confidence times a mix of fit, freshness, time left before the deadline and reach.
 
 What it does not do: read feeds.yaml or the store (bot/pipeline.py builds the profile), fetch
 the team's site, or learn from feedback (the Slack issue's relevance model will).
@@ -57,8 +58,8 @@ def _features(text: str) -> Counter[str]:
     return counts
 
 
-def _weights(counts: Counter[str]) -> dict[str, float]:
-    return {term: 1.0 + math.log(n) for term, n in counts.items()}
+def _weights(counts: Counter[str], idf: dict[str, float], unseen: float) -> dict[str, float]:
+    return {term: (1.0 + math.log(n)) * idf.get(term, unseen) for term, n in counts.items()}
 
 
 @dataclass(frozen=True)
@@ -68,14 +69,28 @@ class Profile:
     watch: tuple[str, ...] = ()
     weights: dict[str, float] = field(default_factory=dict)
     norm: float = 0.0
+    idf: dict[str, float] = field(default_factory=dict)
+    unseen_idf: float = 1.0
 
     @classmethod
-    def build(cls, watch_terms: Sequence[str], texts: Iterable[str]) -> Profile:
+    def build(
+        cls, watch_terms: Sequence[str], texts: Iterable[str], background: Iterable[str] = ()
+    ) -> Profile:
+        """`texts` say what the team is about; `background` is a sample of what streams by
+        (for document frequencies: smooth IDF, ln((1 + n) / (1 + df)) + 1)."""
+        df: Counter[str] = Counter()
+        documents = 0
+        for text in background:
+            documents += 1
+            df.update(set(_features(text)))
+        idf = {t: math.log((1 + documents) / (1 + n)) + 1.0 for t, n in df.items()}
+        unseen = math.log(1 + documents) + 1.0
         counts: Counter[str] = Counter()
         for text in texts:
             counts.update(_features(text))
-        weights = _weights(counts)
-        return cls(tuple(watch_terms), weights, math.sqrt(sum(w * w for w in weights.values())))
+        weights = _weights(counts, idf, unseen)
+        norm = math.sqrt(sum(w * w for w in weights.values()))
+        return cls(tuple(watch_terms), weights, norm, idf, unseen)
 
     @property
     def empty(self) -> bool:
@@ -89,7 +104,7 @@ class Profile:
             score = 1.0
             reasons.append("matches your watch term " + ", ".join(f"'{w}'" for w in watched))
         if self.norm > 0:
-            post = _weights(_features(text))
+            post = _weights(_features(text), self.idf, self.unseen_idf)
             post_norm = math.sqrt(sum(w * w for w in post.values()))
             if post_norm > 0:
                 shared = {t: w * self.weights[t] for t, w in post.items() if t in self.weights}

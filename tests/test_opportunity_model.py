@@ -288,3 +288,17 @@ def test_rank_prefers_fit_then_a_near_deadline_then_freshness() -> None:
     assert rank(posted_at=now) > rank(posted_at=now - timedelta(days=2))
     assert rank(reach=100_000) > rank(reach=10)
     assert rank(score=0.5) < rank(score=0.9)
+
+
+def test_words_everybody_uses_weigh_less_in_the_fit() -> None:
+    about = ["Wij ontwerpen duurzame verpakkingen voor webwinkels."]
+    background = [f"Nieuws over webwinkels en bezorging, deel {i}" for i in range(50)]
+    background += ["Een bericht over verpakkingen"]
+    profile = Profile.build([], about, background)
+    common = profile.fit("Welke webwinkels bezorgen op zondag?")
+    distinctive = profile.fit("Vakblad zoekt voorbeelden van verpakkingen")
+    assert distinctive.score > common.score
+    flat = Profile.build([], about)  # without a background every word weighs the same
+    assert flat.fit("Welke webwinkels bezorgen op zondag?").score == pytest.approx(
+        flat.fit("Vakblad zoekt voorbeelden van verpakkingen").score, rel=0.2
+    )
