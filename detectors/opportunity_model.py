@@ -64,7 +64,7 @@ CATEGORIES: tuple[str, ...] = (
 # inverse regularisation of both linear models: picked together by 5-fold cross-validation on
 # the 1,860 posts shipped then (C 3 to 1,000, scale 0.03 to 1; F1 rose from 0.87 at C 3 to a
 # plateau of about 0.905 in both languages from C 100 with a scale of 0.1 or below; see
-# dev-notes), and checked again on 2,180 (C 10 to 300 within 0.01 of each other).
+# dev-notes), and checked again on 2,180 posts (C 10 to 300 within 0.01 of each other).
 AGAINST_SCALE = 0.1
 C = 300.0
 PREFIX_LETTERS = 4
