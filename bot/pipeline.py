@@ -121,7 +121,9 @@ class Engine:
         self._memory = RecentPosts() if keep_posts_in_memory else None
         # Trained here (about a second, once per process), so that unusable training data stops
         # `run` at start with its message instead of failing at the first post.
-        self.opportunities = OpportunityScorer(config.opportunities)
+        self.opportunities = (
+            OpportunityScorer(config.opportunities) if config.opportunities.enabled else None
+        )
         self._profile_sources = frozenset(config.profile.sources)
         self.profile = Profile.build(self._watch, [config.profile.about])
         self._profile_built_at: datetime | None = None
@@ -208,6 +210,8 @@ class Engine:
 
         Posts naming an excluded term and posts of the team's own profile sources are skipped.
         """
+        if self.opportunities is None:  # opportunities.enabled: false
+            return []
         candidates: list[tuple[Post, dict[str, bool]]] = []
         for post in posts:
             terms = terms_of(post.full_text)

@@ -302,3 +302,21 @@ def test_words_everybody_uses_weigh_less_in_the_fit() -> None:
     assert flat.fit("Welke webwinkels bezorgen op zondag?").score == pytest.approx(
         flat.fit("Vakblad zoekt voorbeelden van verpakkingen").score, rel=0.2
     )
+
+
+def test_switched_off_opportunities_score_nothing(tmp_path: Path) -> None:
+    from bot.config import parse_config
+    from bot.notify.console import ConsoleNotifier
+    from bot.pipeline import Engine
+    from bot.store import Store
+    from detectors.records import Post
+
+    store = Store(f"sqlite:///{tmp_path / 'x.db'}")
+    call = Post(
+        source="x", id="1", text="Call for speakers: submit by Friday", created_at=POSTED_AT
+    )
+    off = Engine(parse_config("opportunities:\n  enabled: false\n"), store, ConsoleNotifier())
+    assert off.opportunities is None
+    assert off.opportunities_for([call], POSTED_AT) == []
+    on = Engine(parse_config(""), store, ConsoleNotifier())
+    assert [o.post_id for o in on.opportunities_for([call], POSTED_AT)] == ["1"]
