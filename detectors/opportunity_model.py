@@ -76,8 +76,8 @@ _MAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _TOKEN = re.compile(r"[#@]?\w[\w'-]*|[?!:]")
 
 
-def analyze(text: str) -> list[str]:
-    """The model's tokens of one text: words, word bigrams and four-letter word prefixes."""
+def words_of(text: str) -> list[str]:
+    """The lowercased words (and `?`, `!`, `:`) of a text, without its URLs and addresses."""
     lowered = unicodedata.normalize("NFC", text).lower().replace("’", "'")
     # Addresses are features of their own (`_rule_matrix`); their letters would only add noise.
     # (Substring checks first: most posts have neither, and a regex pass costs more.)
@@ -85,10 +85,14 @@ def analyze(text: str) -> list[str]:
         lowered = _URL.sub(" ", lowered)
     if "@" in lowered:
         lowered = _MAIL.sub(" ", lowered)
-    words = _TOKEN.findall(lowered)
+    return _TOKEN.findall(lowered)
+
+
+def analyze(text: str) -> list[str]:
+    """The model's tokens of one text: words, word bigrams and four-letter word prefixes."""
+    words = words_of(text)
     tokens = list(words)
     tokens.extend(f"{a} {b}" for a, b in itertools.pairwise(words))
-    # `_url_` and `_mail_` stand for themselves; a prefix of them would only double them.
     tokens.extend("<" + w[:PREFIX_LETTERS] for w in words if len(w) > PREFIX_LETTERS)
     return tokens
 
@@ -354,15 +358,14 @@ class OpportunityModel:
         best: dict[str, float] = {}
         tokens = [
             t
-            for t in analyze(text)
-            if len(t) >= 4 and " " not in t and t[0] not in "<#@" and t not in _SHOWN_NOT
+            for t in dict.fromkeys(words_of(text))
+            if len(t) >= 4 and t[0] not in "#@" and t not in _SHOWN_NOT
         ]
         places = tfidf.position(np.array([_column(t) for t in tokens], dtype=np.int64))
         for token, place in zip(tokens, places.tolist(), strict=True):
             if place >= 0 and self._weights[place] > 0:
                 continue
-            idf = float(tfidf.idf[place]) if place >= 0 else tfidf.unseen_idf
-            best[token] = best.get(token, 0.0) + idf
+            best[token] = float(tfidf.idf[place]) if place >= 0 else tfidf.unseen_idf
         ranked = sorted(best.items(), key=lambda pair: (-pair[1], pair[0]))
         return tuple(token for token, _ in ranked[:limit])
 
