@@ -137,8 +137,14 @@ class AlertPolicy:
         return STAGE_ORDER[trend.stage] > STAGE_ORDER.get(shown, len(STAGE_ORDER))
 
     def consider_opportunity(
-        self, opportunity: Opportunity, posted_at: datetime, now: datetime
+        self, opportunity: Opportunity, posted_at: datetime, now: datetime, *, place: int = 0
     ) -> Decision | None:
+        """Queue an alert for an open call that is sure, fresh and new.
+
+        `place` is the call's place in this tick's ranking (0 = best). The outbox sends oldest
+        first, so each place adds a microsecond to the alert's time: the best-ranked call of a
+        tick reaches Slack first, and calls still come after the tick's trends.
+        """
         settings = self.config.opportunities
         if not settings.enabled or opportunity.score < settings.min_score:
             return None
@@ -152,7 +158,7 @@ class AlertPolicy:
             terms=(),
             payload={"opportunity": opportunity_to_dict(opportunity)},
             channel=self.config.slack_channel,
-            now=now,
+            now=now + timedelta(microseconds=1 + place),
             score=opportunity.score,
         )
         if not added:

@@ -354,9 +354,9 @@ class Engine:
                 if listed is not None:
                     decisions.append(listed)
         posted_at = {(p.source, p.id): p.created_at for p in pending}
-        for opportunity in self.opportunities_for(pending, now):
+        for place, opportunity in enumerate(self.opportunities_for(pending, now)):
             created = posted_at[(opportunity.source, opportunity.post_id)]
-            decision = self.policy.consider_opportunity(opportunity, created, now)
+            decision = self.policy.consider_opportunity(opportunity, created, now, place=place)
             if decision is not None:
                 decisions.append(decision)
         if self._memory is None:

@@ -22,6 +22,7 @@ from detectors.opportunity_classifier import Candidate, classify_posts
 from detectors.opportunity_extract import Response, extract_response, extract_topic
 from detectors.opportunity_model import CATEGORIES, LabelledPost, OpportunityModel
 from detectors.relevance import Profile, opportunity_rank
+from tests.fake_slack import FakeSlack
 from tests.opportunity_examples import NEGATIVES_BY_KIND, POSITIVES, POSTED_AT, SEED_POST
 
 THRESHOLD = OpportunitiesConfig().min_score
@@ -320,3 +321,32 @@ def test_switched_off_opportunities_score_nothing(tmp_path: Path) -> None:
     assert off.opportunities_for([call], POSTED_AT) == []
     on = Engine(parse_config(""), store, ConsoleNotifier())
     assert [o.post_id for o in on.opportunities_for([call], POSTED_AT)] == ["1"]
+
+
+def test_the_best_fitting_call_of_a_tick_reaches_slack_first(
+    tmp_path: Path, fake_slack: FakeSlack
+) -> None:
+    from bot.config import parse_config
+    from bot.notify.slack import SlackNotifier
+    from bot.pipeline import Engine
+    from bot.store import Store
+    from detectors.records import Post
+
+    config = parse_config('watch:\n  terms: ["verpakkingen"]\nslack:\n  channel: "#inhaker"\n')
+    notifier = SlackNotifier(fake_slack.token, base_url=fake_slack.base_url)
+    store = Store(f"sqlite:///{tmp_path / 'x.db'}")
+    engine = Engine(config, store, notifier, keep_posts_in_memory=True)
+    now = POSTED_AT + timedelta(minutes=5)
+    calls = [
+        # "a-…" sorts first by id; the second fits the team (a watch term) and must lead.
+        ("a-podcast", "Podcast De Ondernemer zoekt gasten over voetbal. Mail ons: pod@x.nl"),
+        ("b-pack", "Oproep: Vakblad Verpakking zoekt duurzame verpakkingen. Mail ons: red@x.nl"),
+    ]
+    engine.ingest(
+        Post(source="x", id=post_id, text=text, created_at=POSTED_AT) for post_id, text in calls
+    )
+    engine.tick(now)
+    texts = [m["text"] for m in fake_slack.messages("#inhaker")]
+    assert len(texts) == 2, texts
+    assert "Vakblad Verpakking" in texts[0]
+    assert "Podcast" in texts[1]
