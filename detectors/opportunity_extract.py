@@ -68,14 +68,16 @@ def _clean_url(raw: str) -> str:
 
 def extract_response(text: str) -> Response | None:
     """How to respond to the call in `text`, or None when the post does not say."""
-    mail = _EMAIL.search(text)
+    # Substring checks before the costlier patterns: most posts have no "@", "/" or "www".
+    mail = _EMAIL.search(text) if "@" in text else None
     if mail:
         return Response("email", mail.group(0).rstrip(_TRAILING))
-    for match in _URL.finditer(text):
-        start = match.start()
-        if start > 0 and text[start - 1] == "@":  # the domain of an address, not a link
-            continue
-        return Response("link", _clean_url(match.group(0)))
+    if "/" in text or "www." in text.lower():
+        for match in _URL.finditer(text):
+            start = match.start()
+            if start > 0 and text[start - 1] == "@":  # the domain of an address, not a link
+                continue
+            return Response("link", _clean_url(match.group(0)))
     if _FORM.search(text):
         return Response("form")
     if _DM.search(text):
@@ -85,7 +87,7 @@ def extract_response(text: str) -> Response | None:
         phone = _PHONE.search(text, cue.end())
         if phone and sum(ch.isdigit() for ch in phone.group(0)) >= 8:
             return Response("phone", phone.group(0).strip())
-    tag = _HASHTAG_USE.search(text)
+    tag = _HASHTAG_USE.search(text) if "#" in text else None
     if tag:
         return Response("hashtag", tag["tag"])
     if _REPLY.search(text):
