@@ -144,7 +144,7 @@ def load_dataset(folder: Path = DEFAULT_DATA) -> list[DatasetRow]:
 
 
 _lock = threading.Lock()
-_models: dict[tuple[str, str], tuple[str, OpportunityModel]] = {}
+_models: dict[str, tuple[str, OpportunityModel]] = {}
 
 
 def _fingerprint(folder: Path) -> str:
@@ -191,25 +191,24 @@ def _store(path: Path, model: OpportunityModel) -> None:
         log.info("opportunity model not cached (%s): it is trained again next start", exc)
 
 
-def trained_model(folder: Path | None = None, *, split: str = "train") -> OpportunityModel:
-    """The classifier trained on `split` of the dataset in `folder`, trained once per process.
+def trained_model(folder: Path | None = None) -> OpportunityModel:
+    """The classifier trained on the `train` split of the dataset in `folder`, once per process.
 
-    `split="all"` trains on every row (what a team with its own data may want); the default
-    keeps the test split unseen so that bench/opportunity_bench.py measures honestly what `run`
-    uses.
+    The test split stays unseen, so that bench/opportunity_bench.py measures honestly what `run`
+    uses. A model cached for the same data and code is loaded instead of trained; the data is
+    then not parsed again (it was valid when that model was trained from it).
     """
     where = folder or DEFAULT_DATA
     with _lock:
-        key = (str(where.resolve()), split)
+        key = str(where.resolve())
         fingerprint = _fingerprint(where) if where.is_dir() else ""
         cached = _models.get(key)
         if cached is not None and cached[0] == fingerprint:
             return cached[1]
-        rows = load_dataset(where)
-        file = cache_dir() / f"opportunity-model-{split}-{fingerprint}.pickle"
-        model = _cached(file)
+        file = cache_dir() / f"opportunity-model-train-{fingerprint}.pickle"
+        model = _cached(file) if fingerprint else None
         if model is None:
-            chosen = [r.post for r in rows if split == "all" or r.split == split]
+            chosen = [r.post for r in load_dataset(where) if r.split == "train"]
             try:
                 model = OpportunityModel.train(chosen)
             except ValueError as exc:

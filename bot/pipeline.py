@@ -45,6 +45,7 @@ EXTERNAL_TRENDS_FRESH = timedelta(hours=6)
 CHECKPOINT_OVERLAP = timedelta(minutes=5)
 PROFILE_EVERY = timedelta(hours=1)
 PROFILE_BACKGROUND = 2000  # posts sampled for the profile's document frequencies
+PROFILE_OWN_POSTS = 200  # newest posts of the profile sources read as the profile
 
 
 TrendDetector = StoryDetector | RisingTermDetector
@@ -260,12 +261,7 @@ class Engine:
         found.sort(key=lambda o: (-o.rank, o.key))
         return found
 
-    def opportunity_for(self, post: Post, now: datetime) -> Opportunity | None:
-        """One post's opportunity, or None (see `opportunities_for`)."""
-        found = self.opportunities_for([post], now)
-        return found[0] if found else None
-
-    def _fitted(self, trend: Trend) -> Trend:
+    def fitted(self, trend: Trend) -> Trend:
         """The trend with its fit with the team: its title, label and terms against the profile."""
         if self.profile.empty:
             return trend
@@ -282,7 +278,10 @@ class Engine:
             return
         own: list[str] = []
         if self._profile_sources and self._memory is None:
-            own = [p.full_text for p in self.store.latest_posts_of(self._profile_sources)]
+            own = [
+                p.full_text
+                for p in self.store.latest_posts(PROFILE_OWN_POSTS, sources=self._profile_sources)
+            ]
         # What streams by sets the document frequencies: the newest posts, a bounded sample.
         if self._memory is not None:
             recent = self._memory.recent(PROFILE_BACKGROUND)
@@ -340,7 +339,7 @@ class Engine:
             else self.store.external_trends_since(now - EXTERNAL_TRENDS_FRESH)
         )
         self.refresh_profile(now)
-        trends = [self._fitted(self._corroborated(trend, signals)) for trend in trends]
+        trends = [self.fitted(self._corroborated(trend, signals)) for trend in trends]
         if snapshot:
             current = [self._corroborated(t, signals) for t in active]
             self.store.replace_current_trends(

@@ -378,24 +378,13 @@ class Store:
         with self.engine.connect() as conn:
             return [_row_to_post(row) for row in conn.execute(query)]
 
-    def latest_posts(self, limit: int) -> list[Post]:
-        """The newest posts of every source, backlog included, newest first."""
-        query = select(posts).order_by(posts.c.created_at.desc()).limit(limit)
-        with self.engine.connect() as conn:
-            return [_row_to_post(row) for row in conn.execute(query)]
-
-    def latest_posts_of(self, sources: Iterable[str], limit: int = 200) -> list[Post]:
-        """The newest posts of these sources, backlog included, newest first (the team's own
-        blog or account, read as its profile)."""
-        ids = list(sources)
-        if not ids:
-            return []
-        query = (
-            select(posts)
-            .where(posts.c.source.in_(ids))
-            .order_by(posts.c.created_at.desc())
-            .limit(limit)
-        )
+    def latest_posts(self, limit: int, *, sources: Iterable[str] | None = None) -> list[Post]:
+        """The newest posts, backlog included, newest first; only of `sources` when given (the
+        team's own blog or account, read as its profile)."""
+        query = select(posts)
+        if sources is not None:
+            query = query.where(posts.c.source.in_(list(sources)))
+        query = query.order_by(posts.c.created_at.desc()).limit(limit)
         with self.engine.connect() as conn:
             return [_row_to_post(row) for row in conn.execute(query)]
 

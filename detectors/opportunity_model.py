@@ -260,14 +260,12 @@ class OpportunityModel:
         detector: CalibratedClassifierCV,
         categorizer: LogisticRegression,
         token_names: dict[int, str],
-        examples: int,
     ) -> None:
         self._tfidf = tfidf
         self._detector = detector
         self._categorizer = categorizer
         self._token_names = token_names  # column -> token, for the tokens seen in training
         self._offset = len(tfidf.columns)  # the rule columns come after the word columns
-        self.examples = examples
         # The uncalibrated model fitted on all the data: its weights say why (the calibration
         # is monotone, so the words that raise its logit are the ones that raise the score).
         base = detector.calibrated_classifiers_[0].estimator
@@ -301,7 +299,7 @@ class OpportunityModel:
             places = tfidf.position(np.array([_column(t) for t in tokens], dtype=np.int64))
             for token, place in zip(tokens, places.tolist(), strict=True):
                 names.setdefault(place, token)
-        return cls(tfidf, detector, categorizer, names, len(examples))
+        return cls(tfidf, detector, categorizer, names)
 
     def _name(self, col: int) -> str:
         if col >= self._offset:

@@ -350,3 +350,38 @@ def test_the_best_fitting_call_of_a_tick_reaches_slack_first(
     assert len(texts) == 2, texts
     assert "Vakblad Verpakking" in texts[0]
     assert "Podcast" in texts[1]
+
+
+def test_a_trend_gets_its_fit_with_the_team_profile(tmp_path: Path) -> None:
+    from bot.config import parse_config
+    from bot.notify.console import ConsoleNotifier
+    from bot.pipeline import Engine
+    from bot.store import Store
+    from detectors.records import Trend
+
+    config = parse_config('profile:\n  about: "Wij maken duurzame verpakkingen van karton."\n')
+    engine = Engine(config, Store(f"sqlite:///{tmp_path / 'x.db'}"), ConsoleNotifier())
+    engine.refresh_profile(POSTED_AT)
+
+    def trend(title: str, terms: tuple[str, ...]) -> Trend:
+        return Trend(
+            key=f"trend:{title}",
+            title=title,
+            terms=terms,
+            detected_at=POSTED_AT,
+            score=5.0,
+            count=9,
+            baseline_rate=1.0,
+            ratio=5.0,
+            authors=9,
+            sources=("x",),
+            evidence=(),
+            label=" · ".join(terms),
+        )
+
+    fits = engine.fitted(trend("#kartonnenverpakking", ("verpakkingen", "karton", "duurzame")))
+    assert fits.fit > 0.5
+    assert any("with your profile" in r for r in fits.fit_reasons)
+    other = engine.fitted(trend("#twelftal", ("twelftal", "oranje")))
+    assert other.fit == 0.0
+    assert other.fit_reasons == ()
