@@ -20,14 +20,15 @@ from datetime import timedelta
 from pathlib import Path
 from types import MappingProxyType
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
     ValidationError,
-    field_validator,
     model_validator,
 )
 
@@ -48,15 +49,89 @@ class WatchModel(_Strict):
     exclude: list[str] = []
 
 
-class SlackModel(_Strict):
-    channel: Annotated[str, Field(min_length=2)] = "#inhaker"
+def _check_channel(value: str) -> str:
+    if not (value.startswith("#") or re.match(r"^[CGD][A-Z0-9]{6,}$", value)):
+        raise ValueError("must be a channel name starting with # or a channel id like C0123ABC")
+    return value
 
-    @field_validator("channel")
-    @classmethod
-    def _channel(cls, value: str) -> str:
-        if not (value.startswith("#") or re.match(r"^[CGD][A-Z0-9]{6,}$", value)):
-            raise ValueError("must be a channel name starting with # or a channel id like C0123ABC")
-        return value
+
+def _check_clock(value: str) -> str:
+    match = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", value)
+    if not match:
+        raise ValueError("must be a time of day as HH:MM, such as 08:30")
+    return f"{int(match.group(1)):02d}:{match.group(2)}"
+
+
+def _check_timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(
+            f"unknown time zone {value!r}: use an IANA name such as Europe/Amsterdam or UTC"
+        ) from exc
+    return value
+
+
+def _check_member_id(value: str) -> str:
+    if not re.fullmatch(r"[UW][A-Z0-9]{2,}", value):
+        raise ValueError(
+            "must be a Slack member id such as U0123ABCD (in Slack: the person's profile, "
+            "⋮, Copy member ID)"
+        )
+    return value
+
+
+Channel = Annotated[str, Field(min_length=2), AfterValidator(_check_channel)]
+ClockTime = Annotated[str, AfterValidator(_check_clock)]
+ALERT_KINDS = ("trend", "opportunity", "listed")
+PLATFORMS = ("x", "linkedin", "instagram", "tiktok", "facebook", "bluesky", "mastodon")
+
+
+class RouteModel(_Strict):
+    """One routing rule: alerts that match every condition given go to `channel`."""
+
+    channel: Channel
+    kinds: list[Literal["trend", "opportunity", "listed"]] = []
+    terms: list[Annotated[str, Field(min_length=1)]] = []
+    sources: list[Annotated[str, Field(min_length=1)]] = []
+    langs: list[Annotated[str, Field(min_length=2)]] = []
+    min_score: Annotated[float, Field(ge=0.0)] = 0.0
+
+
+class QuietHoursModel(_Strict):
+    start: ClockTime
+    end: ClockTime
+    urgent_score: Annotated[float, Field(ge=0.0)] = 10.0
+
+
+class DigestModel(_Strict):
+    times: list[ClockTime] = []
+    channel: Channel | None = None
+    top: Annotated[int, Field(ge=1, le=20)] = 5
+
+
+class SlackModel(_Strict):
+    channel: Channel = "#inhaker"
+    timezone: Annotated[str, AfterValidator(_check_timezone)] = "UTC"
+    routes: list[RouteModel] = []
+    quiet_hours: QuietHoursModel | None = None
+    digest: DigestModel = DigestModel()
+    messages_per_second: Annotated[float, Field(gt=0.0, le=10.0)] = 1.0
+
+
+class TeamMemberModel(_Strict):
+    name: Annotated[str, Field(min_length=1)]
+    slack_id: Annotated[str, AfterValidator(_check_member_id)]
+    platforms: list[
+        Literal["x", "linkedin", "instagram", "tiktok", "facebook", "bluesky", "mastodon"]
+    ] = []
+    topics: list[Annotated[str, Field(min_length=1)]] = []
+
+
+class FeedbackModel(_Strict):
+    enabled: bool = True
+    half_life: Duration = timedelta(days=60)
+    max_effect: Annotated[float, Field(gt=1.0, le=10.0)] = 3.0
 
 
 class DetectionModel(_Strict):
@@ -126,6 +201,8 @@ class ConfigModel(_Strict):
     profile: ProfileModel = ProfileModel()
     alerts: AlertsModel = AlertsModel()
     store: StoreModel = StoreModel()
+    team: list[TeamMemberModel] = []
+    feedback: FeedbackModel = FeedbackModel()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -245,11 +322,82 @@ class AlertsConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class Route:
+    """feeds.yaml `slack.routes[]`: alerts matching every condition given go to `channel`.
+
+    Empty conditions match everything. `sources` holds source ids or kinds; `terms` match an
+    alert's terms (a trend's terms, a call's topic and watch terms); `min_score` is compared with
+    the alert's own score (a trend's significance, a call's probability).
+    """
+
+    channel: str
+    kinds: tuple[str, ...] = ()
+    terms: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+    langs: tuple[str, ...] = ()
+    min_score: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class QuietHours:
+    """feeds.yaml `slack.quiet_hours`: from `start` to `end` (HH:MM, in `slack.timezone`; may
+    cross midnight) alerts wait for the next digest unless urgent: a call whose deadline is
+    today, or a trend whose score is at least `urgent_score`."""
+
+    start: str
+    end: str
+    urgent_score: float = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class DigestConfig:
+    """feeds.yaml `slack.digest`: summaries at `times` (HH:MM in `slack.timezone`) to `channel`
+    (default: `slack.channel`) with the `top` trends and open calls."""
+
+    times: tuple[str, ...] = ()
+    channel: str | None = None
+    top: int = 5
+
+
+@dataclass(frozen=True, slots=True)
+class SlackConfig:
+    """feeds.yaml `slack:` beyond the default channel (which stays `Config.slack_channel`)."""
+
+    timezone: str = "UTC"
+    routes: tuple[Route, ...] = ()
+    quiet_hours: QuietHours | None = None
+    digest: DigestConfig = field(default_factory=DigestConfig)
+    messages_per_second: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class TeamMember:
+    """feeds.yaml `team[]`: who covers which platforms and topics, so alerts mention them."""
+
+    name: str
+    slack_id: str
+    platforms: tuple[str, ...] = ()
+    topics: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class FeedbackConfig:
+    """feeds.yaml `feedback:`: how the team's button clicks re-rank alerts (bot/taste.py)."""
+
+    enabled: bool = True
+    half_life: timedelta = timedelta(days=60)
+    max_effect: float = 3.0
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     sources: tuple[SourceConfig, ...] = ()
     watch_terms: tuple[str, ...] = ()
     exclude_terms: tuple[str, ...] = ()
     slack_channel: str = "#inhaker"
+    slack: SlackConfig = field(default_factory=SlackConfig)
+    team: tuple[TeamMember, ...] = ()
+    feedback: FeedbackConfig = field(default_factory=FeedbackConfig)
     detection: DetectionConfig = field(default_factory=DetectionConfig)
     opportunities: OpportunitiesConfig = field(default_factory=OpportunitiesConfig)
     profile: ProfileConfig = field(default_factory=ProfileConfig)
@@ -287,6 +435,41 @@ def _to_config(model: ConfigModel, path: str) -> Config:
         watch_terms=tuple(model.watch.terms),
         exclude_terms=tuple(model.watch.exclude),
         slack_channel=model.slack.channel,
+        slack=SlackConfig(
+            timezone=model.slack.timezone,
+            routes=tuple(
+                Route(
+                    channel=r.channel,
+                    kinds=tuple(r.kinds),
+                    terms=tuple(r.terms),
+                    sources=tuple(r.sources),
+                    langs=tuple(r.langs),
+                    min_score=r.min_score,
+                )
+                for r in model.slack.routes
+            ),
+            quiet_hours=(
+                QuietHours(**model.slack.quiet_hours.model_dump())
+                if model.slack.quiet_hours is not None
+                else None
+            ),
+            digest=DigestConfig(
+                times=tuple(sorted(set(model.slack.digest.times))),
+                channel=model.slack.digest.channel,
+                top=model.slack.digest.top,
+            ),
+            messages_per_second=model.slack.messages_per_second,
+        ),
+        team=tuple(
+            TeamMember(
+                name=m.name,
+                slack_id=m.slack_id,
+                platforms=tuple(m.platforms),
+                topics=tuple(m.topics),
+            )
+            for m in model.team
+        ),
+        feedback=FeedbackConfig(**model.feedback.model_dump()),
         detection=DetectionConfig(**model.detection.model_dump()),
         opportunities=OpportunitiesConfig(
             **{
@@ -510,6 +693,27 @@ def parse_config(text: str, file: str = "feeds.yaml") -> Config:
                     f"sources: ({known})",
                 )
             )
+    kinds = {
+        entry.get("kind")
+        for entry in (raw_sources if isinstance(raw_sources, list) else [])
+        if isinstance(entry, dict)
+    }
+    raw_slack = data.get("slack")
+    raw_routes = raw_slack.get("routes") if isinstance(raw_slack, dict) else None
+    for r_index, route in enumerate(raw_routes if isinstance(raw_routes, list) else []):
+        wanted = route.get("sources") if isinstance(route, dict) else None
+        for index, name in enumerate(wanted if isinstance(wanted, list) else []):
+            if isinstance(name, str) and name not in seen and name not in kinds:
+                known = ", ".join(sorted(seen)) or "none"
+                problems.append(
+                    ConfigProblem(
+                        file,
+                        lines.line_of(("slack", "routes", r_index, "sources", index)),
+                        f"slack.routes[{r_index}].sources[{index}]",
+                        f"no source has the id or kind {name!r} — use an id under sources: "
+                        f"({known}) or a kind such as rss or mastodon",
+                    )
+                )
     if problems:
         problems.sort(key=lambda p: p.line)
         raise ConfigError(problems)

@@ -171,6 +171,56 @@ feedback = Table(
 )
 
 
+# Watch terms added from Slack (`/inhaker watch add`), on top of feeds.yaml's `watch.terms`.
+slack_watch_terms = Table(
+    "slack_watch_terms",
+    metadata,
+    Column("term", String(256), primary_key=True),
+    Column("added_by", String(64), nullable=False),
+    Column("added_at", UTCDateTime, nullable=False),
+)
+
+# Muted terms (`/inhaker mute`, the "Mute topic" button): no alert mentions them until `until`.
+mutes = Table(
+    "mutes",
+    metadata,
+    Column("term", String(256), primary_key=True),
+    Column("until", UTCDateTime, nullable=False, index=True),
+    Column("muted_by", String(64), nullable=False),
+    Column("muted_at", UTCDateTime, nullable=False),
+    Column("alert_id", String(256)),  # the alert whose button muted it, if any
+)
+
+# Slack requests already acted on (a command's trigger, a click's action_ts, an event id):
+# a retried or redelivered request finds its key here and is acknowledged without acting.
+handled_requests = Table(
+    "handled_requests",
+    metadata,
+    Column("key", String(256), primary_key=True),
+    Column("at", UTCDateTime, nullable=False, index=True),
+)
+
+# Thread replies under a sent alert, an outbox of their own: a trend reaching a new stage, a
+# snooze reminder (due later), a claim. Sent once each (the id is unique), after their alert.
+replies = Table(
+    "replies",
+    metadata,
+    Column("id", String(320), primary_key=True),
+    Column("alert_id", String(256), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),  # stage | reminder | note
+    Column("text", Text, nullable=False),
+    Column("user_id", String(64)),
+    Column("due_at", UTCDateTime, nullable=False, index=True),
+    # pending | sent | cancelled | failed
+    Column("status", String(16), nullable=False, default="pending", index=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("sent_at", UTCDateTime),
+    Column("slack_ts", String(64)),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("last_error", Text),
+)
+
+
 detector_state = Table(
     "detector_state",
     metadata,
@@ -217,6 +267,46 @@ class AlertRow:
     needs_update: bool
     last_count: int
     score: float
+
+
+@dataclass(frozen=True, slots=True)
+class WatchTermRow:
+    term: str
+    added_by: str
+    added_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class MuteRow:
+    term: str
+    until: datetime
+    muted_by: str
+    muted_at: datetime
+    alert_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyRow:
+    id: str
+    alert_id: str
+    kind: str
+    text: str
+    user_id: str | None
+    due_at: datetime
+    status: str
+    created_at: datetime
+    sent_at: datetime | None
+    slack_ts: str | None
+    attempts: int
+    last_error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class FeedbackRow:
+    alert_id: str
+    user_id: str
+    action: str
+    at: datetime
 
 
 @dataclass(slots=True)
@@ -511,8 +601,12 @@ class Store:
         now: datetime,
         count: int = 0,
         score: float = 0.0,
+        status: str = "pending",
     ) -> bool:
-        """Put a new alert in the outbox. False when that id exists already (never twice)."""
+        """Put a new alert in the outbox. False when that id exists already (never twice).
+
+        `status` "held" keeps it out of the outbox for the next digest (quiet hours).
+        """
         try:
             with self._begin() as conn:
                 conn.execute(
@@ -524,7 +618,7 @@ class Store:
                         terms=json.dumps(list(terms)),
                         payload=json.dumps(payload, ensure_ascii=False),
                         channel=channel,
-                        status="pending",
+                        status=status,
                         created_at=now,
                         last_fired_at=now,
                         attempts=0,
@@ -608,7 +702,10 @@ class Store:
         """Alerts waiting to be sent, and sent ones whose message needs an edit, oldest first."""
         query = (
             select(alerts)
-            .where((alerts.c.status == "pending") | (alerts.c.needs_update.is_(True)))
+            .where(
+                (alerts.c.status == "pending")
+                | ((alerts.c.status == "sent") & alerts.c.needs_update.is_(True))
+            )
             .order_by(alerts.c.created_at, alerts.c.id)
         )
         with self.engine.connect() as conn:
@@ -658,6 +755,193 @@ class Store:
                 .where(alerts.c.id == alert_id)
                 .values(attempts=alerts.c.attempts + 1, last_error=error)
             )
+
+    def alerts_with_status(self, status: str, *, kind: str | None = None) -> list[AlertRow]:
+        """Alerts in one state ("held" for the digest, "sent", ...), oldest first."""
+        query = select(alerts).where(alerts.c.status == status)
+        if kind is not None:
+            query = query.where(alerts.c.kind == kind)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query.order_by(alerts.c.created_at, alerts.c.id))
+            return [_row_to_alert(r) for r in rows]
+
+    def set_alert_status(self, alert_ids: Iterable[str], status: str, *, only_from: str) -> int:
+        """Move alerts from `only_from` to `status` (e.g. held -> digested); returns how many."""
+        ids = list(alert_ids)
+        if not ids:
+            return 0
+        with self._begin() as conn:
+            result = conn.execute(
+                update(alerts)
+                .where(alerts.c.id.in_(ids), alerts.c.status == only_from)
+                .values(status=status)
+            )
+            return int(result.rowcount or 0)
+
+    def alerts_created_between(
+        self, start: datetime, end: datetime, *, kind: str | None = None
+    ) -> list[AlertRow]:
+        query = select(alerts).where(alerts.c.created_at >= start, alerts.c.created_at < end)
+        if kind is not None:
+            query = query.where(alerts.c.kind == kind)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query.order_by(alerts.c.created_at, alerts.c.id))
+            return [_row_to_alert(r) for r in rows]
+
+    # -- thread replies (their own outbox) ------------------------------------------------
+
+    def add_reply(
+        self,
+        reply_id: str,
+        *,
+        alert_id: str,
+        kind: str,
+        text: str,
+        due_at: datetime,
+        now: datetime,
+        user_id: str | None = None,
+    ) -> bool:
+        """Queue a thread reply under an alert. False when that id exists (never twice)."""
+        try:
+            with self._begin() as conn:
+                conn.execute(
+                    insert(replies).values(
+                        id=reply_id,
+                        alert_id=alert_id,
+                        kind=kind,
+                        text=text,
+                        user_id=user_id,
+                        due_at=due_at,
+                        status="pending",
+                        created_at=now,
+                        attempts=0,
+                    )
+                )
+        except IntegrityError:
+            return False
+        return True
+
+    def due_replies(self, now: datetime) -> list[ReplyRow]:
+        """Pending replies due at `now`, oldest due first."""
+        query = (
+            select(replies)
+            .where(replies.c.status == "pending", replies.c.due_at <= now)
+            .order_by(replies.c.due_at, replies.c.id)
+        )
+        with self.engine.connect() as conn:
+            return [ReplyRow(**r._asdict()) for r in conn.execute(query)]
+
+    def replies_for(self, alert_id: str) -> list[ReplyRow]:
+        query = select(replies).where(replies.c.alert_id == alert_id).order_by(replies.c.due_at)
+        with self.engine.connect() as conn:
+            return [ReplyRow(**r._asdict()) for r in conn.execute(query)]
+
+    def mark_reply(
+        self,
+        reply_id: str,
+        status: str,
+        *,
+        now: datetime | None = None,
+        ts: str | None = None,
+        error: str | None = None,
+    ) -> None:
+        """sent (with its ts), failed (for good, with the error) or cancelled."""
+        values: dict[str, Any] = {"status": status, "last_error": error}
+        if status == "sent":
+            values.update(sent_at=now, slack_ts=ts)
+        if error is not None:
+            values["attempts"] = replies.c.attempts + 1
+        with self._begin() as conn:
+            conn.execute(update(replies).where(replies.c.id == reply_id).values(**values))
+
+    def reply_attempt_failed(self, reply_id: str, error: str) -> None:
+        with self._begin() as conn:
+            conn.execute(
+                update(replies)
+                .where(replies.c.id == reply_id)
+                .values(attempts=replies.c.attempts + 1, last_error=error)
+            )
+
+    def cancel_replies(self, alert_id: str, kind: str) -> int:
+        with self._begin() as conn:
+            result = conn.execute(
+                update(replies)
+                .where(
+                    replies.c.alert_id == alert_id,
+                    replies.c.kind == kind,
+                    replies.c.status == "pending",
+                )
+                .values(status="cancelled")
+            )
+            return int(result.rowcount or 0)
+
+    # -- watch terms and mutes from Slack -------------------------------------------------
+
+    def add_watch_term(self, term: str, user_id: str, now: datetime) -> bool:
+        """False when the term is already watched from Slack."""
+        try:
+            with self._begin() as conn:
+                conn.execute(
+                    insert(slack_watch_terms).values(term=term, added_by=user_id, added_at=now)
+                )
+        except IntegrityError:
+            return False
+        return True
+
+    def remove_watch_term(self, term: str) -> bool:
+        with self._begin() as conn:
+            result = conn.execute(delete(slack_watch_terms).where(slack_watch_terms.c.term == term))
+            return bool(result.rowcount)
+
+    def watch_terms(self) -> list[WatchTermRow]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(slack_watch_terms).order_by(slack_watch_terms.c.added_at))
+            return [WatchTermRow(r.term, r.added_by, r.added_at) for r in rows]
+
+    def mute(
+        self,
+        term: str,
+        *,
+        until: datetime,
+        user_id: str,
+        now: datetime,
+        alert_id: str | None = None,
+    ) -> None:
+        """Mute `term` until `until` (a later mute of the same term replaces the earlier)."""
+        with self._begin() as conn:
+            conn.execute(delete(mutes).where(mutes.c.term == term))
+            conn.execute(
+                insert(mutes).values(
+                    term=term, until=until, muted_by=user_id, muted_at=now, alert_id=alert_id
+                )
+            )
+
+    def unmute(self, term: str) -> bool:
+        with self._begin() as conn:
+            return bool(conn.execute(delete(mutes).where(mutes.c.term == term)).rowcount)
+
+    def active_mutes(self, now: datetime) -> list[MuteRow]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(mutes).where(mutes.c.until > now).order_by(mutes.c.term))
+            return [MuteRow(r.term, r.until, r.muted_by, r.muted_at, r.alert_id) for r in rows]
+
+    # -- Slack retries --------------------------------------------------------------------
+
+    def first_time(self, key: str, now: datetime) -> bool:
+        """Record a Slack request key; False when it was recorded before (a retry)."""
+        try:
+            with self._begin() as conn:
+                conn.execute(insert(handled_requests).values(key=key, at=now))
+        except IntegrityError:
+            return False
+        return True
+
+    def forget_requests(self, older_than: datetime) -> int:
+        with self._begin() as conn:
+            result = conn.execute(
+                delete(handled_requests).where(handled_requests.c.at < older_than)
+            )
+            return int(result.rowcount or 0)
 
     # -- detector checkpoint --------------------------------------------------------------
 
@@ -783,6 +1067,15 @@ class Store:
             conn.execute(
                 insert(feedback).values(alert_id=alert_id, user_id=user_id, action=action, at=now)
             )
+
+    def feedback_since(self, since: datetime, until: datetime | None = None) -> list[FeedbackRow]:
+        """Every click from `since` (to `until`), oldest first."""
+        query = select(feedback).where(feedback.c.at >= since)
+        if until is not None:
+            query = query.where(feedback.c.at < until)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query.order_by(feedback.c.id))
+            return [FeedbackRow(r.alert_id, r.user_id, r.action, r.at) for r in rows]
 
     def feedback_for(self, alert_id: str) -> list[tuple[str, str, datetime]]:
         with self.engine.connect() as conn:
