@@ -423,6 +423,38 @@ def cmd_sources(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_digest(args: argparse.Namespace) -> int:
+    """Queue this minute's digest and deliver the outbox: an operator's check of the digest."""
+    from bot.alerts import deliver_outbox
+    from bot.digest import build_digest, digest_channel, digest_plain_text, queue_digest
+    from bot.routing import local_time
+
+    config = _load(args.config)
+    store = _open_store()
+    try:
+        now = datetime.now(UTC)
+        slot = f"{local_time(config, now):%H:%M}"
+        if args.dry_run:
+            print(digest_plain_text(build_digest(store, config, now, slot).to_payload()))
+            print("dry run: nothing was queued or sent", file=sys.stderr)
+            return 0
+        channel = digest_channel(config)
+        notifier = _notifier(dry_run=False, channel=channel)
+        if not queue_digest(store, config, now, slot):
+            print(f"the digest for {slot} was queued before; not queued again", file=sys.stderr)
+        labels = {s.id: s.label for s in config.sources}
+        report = deliver_outbox(store, notifier, store.posts_by_uids, labels, now)
+        print(f"digest {slot} for {channel}: outbox delivered, {report.sent} sent", file=sys.stderr)
+        if report.error:
+            print(
+                f"delivery: {report.error} — the outbox keeps it for `inhaker run`", file=sys.stderr
+            )
+            return 1
+        return 0
+    finally:
+        store.close()
+
+
 # -- parser -------------------------------------------------------------------------------------
 
 
@@ -486,6 +518,13 @@ def build_parser() -> argparse.ArgumentParser:
     sources = sub.add_parser("sources", help="health of every source")
     with_config(sources)
     sources.set_defaults(func=cmd_sources)
+
+    digest = sub.add_parser("digest", help="post the digest now (top trends, open calls, held)")
+    with_config(digest)
+    digest.add_argument(
+        "--dry-run", action="store_true", help="print the digest here; nothing is queued or sent"
+    )
+    digest.set_defaults(func=cmd_digest)
     return parser
 
 

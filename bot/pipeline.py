@@ -9,6 +9,9 @@ the outbox in one order everywhere:
    and delivers the outbox through the notifier. Opportunities carry their fit with the team's
    profile (feeds.yaml `profile:` and watch terms; posts of profile sources are read as the
    profile, never as news) and are considered best ranked first.
+Each tick also follows Slack: watch terms added there count like feeds.yaml's, muted terms keep
+their trends and calls out of the policy and the snapshot, and the team's clicks (bot/taste.py)
+multiply trends' scores and calls' ranks.
 `run` and `replay` differ only in where posts come from and what the clock is.
 
 What it does not do: fetch anything (bot/poller.py does), schedule anything (bot/scheduler.py), or
@@ -25,15 +28,17 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from bot import checkpoint
-from bot.alerts import AlertPolicy, Decision, DeliveryReport, deliver_outbox
+from bot.alerts import AlertPolicy, ChannelPacer, Decision, DeliveryReport, deliver_outbox
 from bot.config import Config
 from bot.notify.base import Notifier
 from bot.opportunity_scorer import OpportunityScorer
 from bot.serialize import trend_to_dict
 from bot.store import Store
+from bot.taste import TasteBook
 from detectors.records import ExternalTrend, Opportunity, Post, Trend
 from detectors.relevance import Profile, opportunity_rank
 from detectors.stories import StoryDetector
+from detectors.taste import Taste, opportunity_features, trend_features
 from detectors.text import normalize, normalize_term, terms_of
 from detectors.trends import RisingTermDetector
 
@@ -115,8 +120,15 @@ class Engine:
         self.store = store
         self.notifier = notifier
         self.policy = AlertPolicy(config, store)
+        # Kept for the life of the process: pacing and Retry-After holds span delivery rounds.
+        self.pacer = ChannelPacer.for_notifier(notifier, config.slack.messages_per_second)
         self.detector = build_detector(config)
-        self._watch = tuple(t for t in (normalize_term(w) for w in config.watch_terms) if t)
+        self._config_watch = tuple(t for t in (normalize_term(w) for w in config.watch_terms) if t)
+        # feeds.yaml's watch terms and those added from Slack (`/inhaker watch add`), which the
+        # engine rereads every tick; and the terms muted from Slack right now.
+        self._watch = self._config_watch
+        self._muted: tuple[str, ...] = ()
+        self.taste = TasteBook(store, config)
         self._exclude = frozenset(t for t in (normalize_term(x) for x in config.exclude_terms) if t)
         self._pending_opportunities: list[Post] = []
         self._memory = RecentPosts() if keep_posts_in_memory else None
@@ -209,7 +221,8 @@ class Engine:
     def opportunities_for(self, posts: Sequence[Post], now: datetime) -> list[Opportunity]:
         """The open calls among `posts`, each with its fit and rank, best ranked first.
 
-        Posts naming an excluded term and posts of the team's own profile sources are skipped.
+        Posts naming an excluded or a muted term and posts of the team's own profile sources
+        are skipped. The team's feedback multiplies each rank (`taste`, with its reasons).
         """
         if self.opportunities is None:  # opportunities.enabled: false
             return []
@@ -217,6 +230,8 @@ class Engine:
         for post in posts:
             terms = terms_of(post.full_text)
             if post.source in self._profile_sources or self._exclude.intersection(terms):
+                continue
+            if self._named_in(post, terms, self._muted):
                 continue
             candidates.append((post, terms))
         verdicts = self.opportunities.verdicts([p for p, _ in candidates], self.source_labels)
@@ -258,8 +273,63 @@ class Engine:
                     reach=post.reach,
                 )
             )
+        taste = self.taste.current(now)
+        found = [self._opportunity_with_taste(o, taste) for o in found]
         found.sort(key=lambda o: (-o.rank, o.key))
         return found
+
+    @staticmethod
+    def _opportunity_with_taste(opportunity: Opportunity, taste: Taste) -> Opportunity:
+        """The call with the team's feedback multiplied into its rank (the rank formula in
+        detectors/relevance.py stays feedback-free, so it can be read on its own)."""
+        effect = taste.effect(opportunity_features(opportunity))
+        if effect.multiplier == 1.0 and not effect.reasons:
+            return opportunity
+        return replace(
+            opportunity,
+            rank=round(opportunity.rank * effect.multiplier, 4),
+            taste=effect.multiplier,
+            taste_reasons=effect.reasons,
+        )
+
+    @staticmethod
+    def _trend_with_taste(trend: Trend, taste: Taste) -> Trend:
+        effect = taste.effect(trend_features(trend))
+        if effect.multiplier == 1.0 and not effect.reasons:
+            return trend
+        return replace(trend, taste=effect.multiplier, taste_reasons=effect.reasons)
+
+    def _follow_slack(self, now: datetime) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """Watch terms (feeds.yaml's and Slack's) and the terms muted at `now`, normalized."""
+        added = (normalize_term(row.term) for row in self.store.watch_terms())
+        watch = tuple(dict.fromkeys([*self._config_watch, *(t for t in added if t)]))
+        muted = (normalize_term(row.term) for row in self.store.active_mutes(now))
+        return watch, tuple(dict.fromkeys(t for t in muted if t))
+
+    def _use_watch_terms(self, watch: tuple[str, ...]) -> None:
+        """Start using a changed set of watch terms: the detector's lower bar for them, the
+        watched mark on calls, and the profile (rebuilt at the next `refresh_profile`).
+        Call with the lock held."""
+        if watch == self._watch:
+            return
+        self.detector.set_watch_terms(watch)
+        self._watch = watch
+        self._profile_built_at = None
+
+    def _trend_muted(self, trend: Trend) -> bool:
+        """Whether a muted term is among the trend's terms (a phrase: all of its words)."""
+        return self._muted_among(set(trend.terms))
+
+    def _muted_among(self, terms: set[str]) -> bool:
+        return any(m in terms or set(m.split()) <= terms for m in self._muted)
+
+    @staticmethod
+    def _named_in(post: Post, terms: dict[str, bool], wanted: Sequence[str]) -> bool:
+        """Whether the post names any of `wanted` (a term of it, or a phrase in its text)."""
+        if not wanted:
+            return False
+        text = f" {' '.join(normalize(post.full_text).split())} "
+        return any(w in terms or (" " in w and f" {w} " in text) for w in wanted)
 
     def fitted(self, trend: Trend) -> Trend:
         """The trend with its fit with the team: its title, label and terms against the profile."""
@@ -320,7 +390,9 @@ class Engine:
 
     def tick(self, now: datetime, *, deliver: bool = True, snapshot: bool = True) -> TickResult:
         """One detect-and-alert step at `now`."""
+        watch, self._muted = self._follow_slack(now)
         with self._lock:
+            self._use_watch_terms(watch)
             trends = self.detector.findings(now)
             # v2 reports a topic when it fires or moves on; "now" is every topic still active.
             active = (
@@ -339,16 +411,28 @@ class Engine:
             else self.store.external_trends_since(now - EXTERNAL_TRENDS_FRESH)
         )
         self.refresh_profile(now)
-        trends = [self.fitted(self._corroborated(trend, signals)) for trend in trends]
+        taste = self.taste.current(now)
+        # A muted topic is neither alerted, nor updated, nor listed as trending while muted.
+        trends = [
+            self._trend_with_taste(self.fitted(self._corroborated(trend, signals)), taste)
+            for trend in trends
+            if not self._trend_muted(trend)
+        ]
         if snapshot:
-            current = [self._corroborated(t, signals) for t in active]
+            current = [
+                self._trend_with_taste(self._corroborated(t, signals), taste)
+                for t in active
+                if not self._trend_muted(t)
+            ]
+            current.sort(key=lambda t: -(t.score * t.taste))
             self.store.replace_current_trends(
                 [trend_to_dict(t) for t in current[:TRENDS_SNAPSHOT]], now
             )
         decisions = self.policy.consider_trends(trends, now)
         for signal in signals:
             watched = self._watch_match(signal.term)
-            if watched is not None:
+            muted = self._muted_among({signal.term, *signal.term.split()})
+            if watched is not None and not muted:
                 listed = self.policy.consider_listed(signal, watched, now)
                 if listed is not None:
                     decisions.append(listed)
@@ -366,4 +450,7 @@ class Engine:
         return result
 
     def deliver(self, now: datetime) -> DeliveryReport:
-        return deliver_outbox(self.store, self.notifier, self.lookup_posts, self.source_labels, now)
+        """Send the outbox (alerts, edits, then thread replies), paced per Slack channel."""
+        return deliver_outbox(
+            self.store, self.notifier, self.lookup_posts, self.source_labels, now, pacer=self.pacer
+        )

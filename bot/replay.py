@@ -41,6 +41,9 @@ class NullNotifier:
     def update(self, alert: Alert, ref: str) -> None:
         return None
 
+    def reply(self, alert: Alert, ref: str, text: str, *, mention: str | None = None) -> str | None:
+        return None
+
 
 @dataclass(slots=True)
 class ReplayResult:

@@ -23,16 +23,20 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import httpx
 from apscheduler.executors.pool import ThreadPoolExecutor as APThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
 
 from bot.config import Config, SourceConfig
+from bot.digest import queue_digest, release_held
 from bot.http import make_client
 from bot.notify.base import Notifier
 from bot.pipeline import Engine, TickResult
 from bot.poller import PollOutcome, build_source, poll, record
+from bot.routing import local_time
 from bot.sources.base import FetchResult, Source, SourceState, StreamSink, StreamSource
 from bot.store import Store
 
@@ -237,6 +241,25 @@ class Runner:
             next_run_time=now + timedelta(seconds=min(30, len(self.sources) + 5)),
         )
         scheduler.add_job(self._safe(self.prune), "interval", hours=1, id="prune")
+        zone = ZoneInfo(self.config.slack.timezone)
+        for slot in self.config.slack.digest.times:
+            hour, minute = (int(part) for part in slot.split(":"))
+            scheduler.add_job(
+                self._safe(self.digest),
+                CronTrigger(hour=hour, minute=minute, timezone=zone),
+                args=[slot],
+                id=f"digest:{slot}",
+                # A digest a few minutes late is still worth sending; one queued per slot.
+                misfire_grace_time=15 * 60,
+            )
+        if self.config.slack.quiet_hours is not None:
+            # Alerts held in quiet hours go back to the outbox when no digest will take them.
+            scheduler.add_job(
+                self._safe(lambda: release_held(self.store, self.config, self.clock())),
+                "interval",
+                seconds=TICK_SECONDS,
+                id="release-held",
+            )
         scheduler.add_job(
             self._safe(self.checkpoint),
             "interval",
@@ -246,6 +269,19 @@ class Runner:
         scheduler.start()
         self._scheduler = scheduler
         log.info("scheduler started: %d sources, tick every %ds", len(self.sources), TICK_SECONDS)
+
+    def digest(self, slot: str | None = None) -> bool:
+        """Queue the digest for `slot` (HH:MM, default: the local time now); False if queued
+        before. The tick posts it: at once when the scheduler runs (the tick job is moved to
+        now, and a tick never runs twice at once, so the outbox has one deliverer), else here."""
+        now = self.clock()
+        slot = slot or f"{local_time(self.config, now):%H:%M}"
+        queued = queue_digest(self.store, self.config, now, slot)
+        if self._scheduler is not None:
+            self._scheduler.modify_job("tick", next_run_time=datetime.now(UTC))
+        else:
+            self.engine.deliver(now)
+        return queued
 
     def stop(self) -> None:
         self._stop_streams.set()

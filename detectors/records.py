@@ -73,6 +73,8 @@ class Trend:
     surprise: float = 0.0  # -log10 of the Poisson tail probability of the count
     fit: float = 0.0  # 0..1, how well it matches the team's profile (detectors/relevance.py)
     fit_reasons: tuple[str, ...] = ()  # why it fits: watch terms, words shared with the profile
+    taste: float = 1.0  # the team's feedback as a multiplier of `score` (1.0: no effect)
+    taste_reasons: tuple[str, ...] = ()  # which clicks moved it (detectors/taste.py)
 
     def __post_init__(self) -> None:
         _require_aware("Trend.detected_at", self.detected_at)
@@ -118,6 +120,8 @@ class Opportunity:
     fit_reasons: tuple[str, ...] = ()  # why it fits: watch terms, profile words
     rank: float = 0.0  # fit, freshness, time left and reach together; higher first
     reach: float | None = None  # followers or engagement of the post, where the source gives it
+    taste: float = 1.0  # the team's feedback, already multiplied into `rank` (1.0: no effect)
+    taste_reasons: tuple[str, ...] = ()  # which clicks moved it (detectors/taste.py)
 
     def __post_init__(self) -> None:
         _require_aware("Opportunity.detected_at", self.detected_at)

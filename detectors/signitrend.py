@@ -383,6 +383,13 @@ class SignificanceDetector:
 
     # -- hashing ------------------------------------------------------------------------------
 
+    def set_watch_terms(self, watch_terms: Iterable[str]) -> None:
+        """Replace the watch terms (feeds.yaml's and those added from Slack) from now on; the
+        tables are not touched, so a term's history counts at once."""
+        self.watch_terms = tuple(t for t in (normalize_term(w) for w in watch_terms) if t)
+        self._watch_keys = self._keys_of_watch_terms()
+        self._watch_array = np.array(sorted(self._watch_keys), dtype=np.uint64)
+
     def _keys_of_watch_terms(self) -> dict[int, str]:
         keys: dict[int, str] = {}
         for term in self.watch_terms:

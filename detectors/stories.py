@@ -40,6 +40,15 @@ class StoryDetector:
         self.topics = TopicTracker(topics)
         self._new: list[RecentPost] = []
 
+    def set_watch_terms(self, watch_terms: Iterable[str]) -> None:
+        """Replace the watch terms, e.g. when the team adds one from Slack (cheap: no table
+        is rebuilt)."""
+        self.significance.set_watch_terms(watch_terms)
+
+    @property
+    def watch_terms(self) -> tuple[str, ...]:
+        return self.significance.watch_terms
+
     def observe(self, post: Post) -> bool:
         """Count one post; False when it was skipped (duplicate, excluded, too old)."""
         recent = self.significance.observe_recent(post)

@@ -236,6 +236,10 @@ class RisingTermDetector:
             )
         return [self._to_trend(group, now) for group in _group(candidates)]
 
+    def set_watch_terms(self, watch_terms: Iterable[str]) -> None:
+        """Replace the watch terms, e.g. when the team adds one from Slack."""
+        self.watch_terms = tuple(t for t in (normalize_term(w) for w in watch_terms) if t)
+
     def _watched(self, term: str) -> tuple[str, ...]:
         """Single-word watch terms equal to `term` (they get the lower `watch_min_posts` bar)."""
         return tuple(w for w in self.watch_terms if w == term)

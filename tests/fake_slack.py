@@ -7,19 +7,30 @@ What it does: runs a `ThreadingHTTPServer` on 127.0.0.1 (port 0) in a daemon thr
 JSON bodies, checks the bearer token, keeps messages per channel with increasing `ts`, keeps the
 history of every `chat.update`, and validates Block Kit limits the way Slack rejects messages
 (`invalid_blocks` with json-pointer errors). Like Slack, `chat.postMessage` takes a channel name
-or ID, while `chat.update` only takes the channel ID. It can be told to answer 429 with
-Retry-After for the next n calls, or HTTP 500 until an outage ends. Extra methods can be added
-with `FakeSlack.register(method, handler)`.
+or ID, while `chat.update` only takes the channel ID.
 
-What it does not do: Socket Mode, Events API delivery, files, OAuth, or any rate limiting of its
-own; it never talks to the internet. It validates the common Block Kit limits, not every rule.
+Rate limits like Slack's: each channel has a token bucket for `chat.postMessage` and
+`chat.update` (by default a burst of 3, then 1 a second; `channel_rate=None` turns it off). A
+call over the limit is answered HTTP 429 `{"ok": false, "error": "ratelimited"}` with
+Retry-After, and counted in `rate_limited_calls`, so a test can assert the bot never tripped it.
+It can also be told to answer 429 with Retry-After for the next n calls (`fail_next`), for every
+message call to one channel (`rate_limit_channel`), or HTTP 500 until an outage ends
+(`outage`). `POST /hooks/<name>` stands in for a `response_url` (see `response_url(name)`):
+it records JSON bodies in `responses` and answers "ok". Extra methods can be added with
+`FakeSlack.register(method, handler)`.
+
+What it does not do: Socket Mode, Events API delivery, files, OAuth, or Slack's per-method
+workspace tiers; it never talks to the internet. It validates the common Block Kit limits, not
+every rule.
 """
 
 from __future__ import annotations
 
 import copy
 import json
+import math
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -205,6 +216,18 @@ class _Failure:
     retry_after: int | None
 
 
+class _RateLimited(Exception):
+    """Raised inside a method handler to answer HTTP 429 with Retry-After (seconds)."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(retry_after)
+        self.retry_after = retry_after
+
+
+# The methods Slack limits per channel (about one message a second, short bursts allowed).
+PER_CHANNEL_LIMITED = frozenset({"chat.postMessage", "chat.update"})
+
+
 class FakeSlack:
     """A fake Slack Web API on a real local HTTP server. Use as a context manager or start/stop."""
 
@@ -214,7 +237,9 @@ class FakeSlack:
         token: str | Iterable[str] = DEFAULT_TOKEN,
         channels: Mapping[str, str] | None = None,
         auto_create_channels: bool = True,
+        channel_rate: tuple[int, float] | None = (3, 1.0),
     ) -> None:
+        """`channel_rate` is (burst, messages per second) per channel, or None for no limit."""
         self.tokens: set[str] = {token} if isinstance(token, str) else set(token)
         # channel name (without '#') -> channel id
         self._channels: dict[str, str] = dict(channels or {"inhaker": "C0INHAKER1"})
@@ -227,6 +252,11 @@ class FakeSlack:
         self._ts_micros = 1_700_000_000_000_000
         self._fail_queue: list[_Failure] = []
         self._persistent_failure: int | None = None
+        self.channel_rate = channel_rate
+        self._buckets: dict[str, tuple[float, float]] = {}  # channel id -> (tokens, at)
+        self._rate_limited_calls: list[tuple[str, str]] = []
+        self._channel_limits: dict[str, int] = {}  # channel id -> forced Retry-After
+        self._responses: list[dict[str, Any]] = []
         self._handlers: dict[str, Handler] = {
             "api.test": FakeSlack._api_test,
             "auth.test": FakeSlack._auth_test,
@@ -301,6 +331,17 @@ class FakeSlack:
         """Start (HTTP 500 on every call) or end an outage."""
         self.fail_with(500 if on else None)
 
+    def rate_limit_channel(self, channel: str, retry_after: int | None = 30) -> None:
+        """Answer every chat.postMessage/chat.update to `channel` (name or id) with 429 and
+        `Retry-After: retry_after` until called again with `retry_after=None`. These forced
+        answers are not counted in `rate_limited_calls` (the bot did nothing wrong)."""
+        with self._lock:
+            channel_id = self._resolve(channel) or channel
+            if retry_after is None:
+                self._channel_limits.pop(channel_id, None)
+            else:
+                self._channel_limits[channel_id] = retry_after
+
     def register(self, method: str, handler: Handler) -> None:
         """Serve an extra Web API method: `handler(fake, params) -> response dict`.
 
@@ -322,6 +363,10 @@ class FakeSlack:
             self._calls.clear()
             self._fail_queue.clear()
             self._persistent_failure = None
+            self._buckets.clear()
+            self._rate_limited_calls.clear()
+            self._channel_limits.clear()
+            self._responses.clear()
 
     # -- introspection ------------------------------------------------------------------------
 
@@ -333,6 +378,22 @@ class FakeSlack:
 
     def calls_to(self, method: str) -> list[Params]:
         return [params for m, params in self.calls if m == method]
+
+    @property
+    def rate_limited_calls(self) -> list[tuple[str, str]]:
+        """(method, channel id) of every call refused for going over the channel's rate."""
+        with self._lock:
+            return list(self._rate_limited_calls)
+
+    def response_url(self, name: str) -> str:
+        """A response_url served by this fake ("http://127.0.0.1:PORT/hooks/<name>")."""
+        return f"http://127.0.0.1:{self.port}/hooks/{name}"
+
+    @property
+    def responses(self) -> list[dict[str, Any]]:
+        """Bodies posted to response URLs, oldest first: {"path": "/hooks/<name>", "body"}."""
+        with self._lock:
+            return copy.deepcopy(self._responses)
 
     def messages(self, channel: str | None = None) -> list[dict[str, Any]]:
         """Messages posted so far, oldest first; `channel` may be a name ("#x"/"x") or an ID.
@@ -399,6 +460,23 @@ class FakeSlack:
                 return name
         return channel_id
 
+    def _check_channel_rate(self, method: str, channel_id: str) -> None:
+        """Slack's per-channel limit: a token bucket per channel; over it, 429 + Retry-After."""
+        forced = self._channel_limits.get(channel_id)
+        if forced is not None:
+            raise _RateLimited(forced)
+        if self.channel_rate is None:
+            return
+        burst, per_second = self.channel_rate
+        now = time.monotonic()
+        tokens, at = self._buckets.get(channel_id, (float(burst), now))
+        tokens = min(float(burst), tokens + (now - at) * per_second)
+        if tokens < 1.0:
+            self._rate_limited_calls.append((method, channel_id))
+            self._buckets[channel_id] = (tokens, now)
+            raise _RateLimited(max(1, math.ceil((1.0 - tokens) / per_second)))
+        self._buckets[channel_id] = (tokens - 1.0, now)
+
     def _failure_for_next_call(self) -> _Failure | None:
         with self._lock:
             if self._fail_queue:
@@ -461,6 +539,7 @@ class FakeSlack:
 
     def _chat_post_message(self, params: Params) -> dict[str, Any]:
         channel = self._resolve_for_post(params.get("channel"))
+        self._check_channel_rate("chat.postMessage", channel)
         self._check_message_payload(params)
         ts = self._next_ts()
         message = {
@@ -480,6 +559,7 @@ class FakeSlack:
         # Like Slack: chat.update wants the channel ID, not "#name".
         if not isinstance(channel, str) or channel not in self._channels.values():
             raise SlackError("channel_not_found")
+        self._check_channel_rate("chat.update", channel)
         ts = params.get("ts")
         target = next(
             (m for m in self._messages if m["channel"] == channel and m["ts"] == ts), None
@@ -615,6 +695,9 @@ def _make_handler(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
 
         def _serve(self, raw: bytes) -> None:
             url = urlsplit(self.path)
+            if url.path.startswith("/hooks/"):
+                self._serve_response_url(url.path, raw)
+                return
             if not url.path.startswith("/api/"):
                 self._send(404, {"ok": False, "error": "unknown_method"})
                 return
@@ -647,7 +730,30 @@ def _make_handler(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
                 body = fake._dispatch(method, params)
             except SlackError as exc:
                 body = {"ok": False, "error": exc.code, **exc.extra}
+            except _RateLimited as limited:
+                retry = {"Retry-After": str(limited.retry_after)}
+                self._send(429, {"ok": False, "error": "ratelimited"}, retry)
+                return
             self._send(200, body)
+
+        def _serve_response_url(self, path: str, raw: bytes) -> None:
+            """A response_url: JSON in, "ok" out; Block Kit checked as for chat.postMessage."""
+            if self.command != "POST":
+                self._send_text(405, "method_not_allowed", content_type="text/plain")
+                return
+            try:
+                body = json.loads(raw.decode("utf-8") or "null")
+            except (UnicodeDecodeError, json.JSONDecodeError):
+                body = None
+            if not isinstance(body, dict):
+                self._send_text(400, "invalid_payload", content_type="text/plain")
+                return
+            if "blocks" in body and validate_blocks(body["blocks"]):
+                self._send_text(400, "invalid_blocks", content_type="text/plain")
+                return
+            with fake._lock:
+                fake._responses.append({"path": path, "body": body})
+            self._send_text(200, "ok", content_type="text/plain")
 
         def _send(
             self, status: int, body: Mapping[str, Any], headers: Mapping[str, str] | None = None
@@ -661,10 +767,10 @@ def _make_handler(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(data)
 
-        def _send_text(self, status: int, text: str) -> None:
+        def _send_text(self, status: int, text: str, *, content_type: str = "text/html") -> None:
             data = text.encode("utf-8")
             self.send_response(status)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Type", f"{content_type}; charset=utf-8")
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)

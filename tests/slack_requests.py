@@ -9,10 +9,13 @@ What it does not do: verify anything itself; the app under test does.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
+import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlencode
 
@@ -44,7 +47,14 @@ def post_signed(
         return client.post(url, content=body.encode(), headers=headers)
 
 
-def slash_command(command: str = "/trends", text: str = "", user: str = "U0USER1") -> str:
+def slash_command(
+    command: str = "/trends",
+    text: str = "",
+    user: str = "U0USER1",
+    *,
+    response_url: str = "http://127.0.0.1:9/hooks/unused",
+    trigger_id: str = "1.2.3",
+) -> str:
     return urlencode(
         {
             "token": "legacy",
@@ -57,8 +67,8 @@ def slash_command(command: str = "/trends", text: str = "", user: str = "U0USER1
             "command": command,
             "text": text,
             "api_app_id": "A0INHAKER",
-            "response_url": "http://127.0.0.1:9/hooks/unused",
-            "trigger_id": "1.2.3",
+            "response_url": response_url,
+            "trigger_id": trigger_id,
         }
     )
 
@@ -71,26 +81,117 @@ def button_click(
     ts: str,
     blocks: list[dict[str, Any]],
     user: str = "U0USER1",
+    response_url: str = "http://127.0.0.1:9/hooks/unused",
+    action_ts: str | None = None,
+    is_ephemeral: bool = False,
 ) -> str:
-    payload = {
+    """The form body of a click on a button (`action_id`, `value`) in the message `ts`."""
+    return urlencode({"payload": json.dumps(click_payload(**locals()))})
+
+
+def click_payload(
+    action_id: str,
+    value: str,
+    *,
+    channel: str,
+    ts: str,
+    blocks: list[dict[str, Any]],
+    user: str = "U0USER1",
+    response_url: str = "http://127.0.0.1:9/hooks/unused",
+    action_ts: str | None = None,
+    is_ephemeral: bool = False,
+) -> dict[str, Any]:
+    """A block_actions payload as Slack sends it (HTTP form field or Socket Mode envelope)."""
+    return {
         "type": "block_actions",
         "team": {"id": "T0INHAKER", "domain": "inhaker"},
         "user": {"id": user, "username": "marloes", "team_id": "T0INHAKER"},
         "api_app_id": "A0INHAKER",
         "token": "legacy",
-        "container": {"type": "message", "message_ts": ts, "channel_id": channel},
+        "container": {
+            "type": "message",
+            "message_ts": ts,
+            "channel_id": channel,
+            "is_ephemeral": is_ephemeral,
+        },
         "trigger_id": "1.2.3",
         "channel": {"id": channel, "name": "inhaker"},
         "message": {"type": "message", "ts": ts, "text": "alert", "blocks": blocks},
-        "response_url": "http://127.0.0.1:9/hooks/unused",
+        "response_url": response_url,
         "actions": [
             {
                 "type": "button",
                 "action_id": action_id,
                 "block_id": "inhaker_actions",
                 "value": value,
-                "action_ts": str(time.time()),
+                "action_ts": action_ts or f"{time.time():.6f}",
             }
         ],
     }
-    return urlencode({"payload": json.dumps(payload)})
+
+
+def app_home_opened(user: str = "U0USER1", event_id: str = "Ev0HOME1") -> dict[str, Any]:
+    """The Events API body Slack sends when someone opens the app's Home tab."""
+    return {
+        "token": "legacy",
+        "team_id": "T0INHAKER",
+        "api_app_id": "A0INHAKER",
+        "type": "event_callback",
+        "event_id": event_id,
+        "event_time": int(time.time()),
+        "event": {
+            "type": "app_home_opened",
+            "user": user,
+            "channel": "D0INHAKER",
+            "tab": "home",
+            "event_ts": f"{time.time():.6f}",
+        },
+    }
+
+
+def post_signed_json(url: str, body: dict[str, Any], **kwargs: Any) -> httpx.Response:
+    """POST a JSON body (Events API) with Slack's signature."""
+    raw = json.dumps(body)
+    ts = int(time.time())
+    headers = {
+        "Content-Type": "application/json",
+        "X-Slack-Request-Timestamp": str(ts),
+        "X-Slack-Signature": sign(raw, ts),
+        **kwargs.pop("headers", {}),
+    }
+    with httpx.Client(trust_env=False, timeout=10) as client:
+        return client.post(url, content=raw.encode(), headers=headers)
+
+
+@contextlib.contextmanager
+def serving(app: Any) -> Iterator[str]:
+    """Serve a Bolt app in HTTP mode (as `inhaker serve` does, under waitress) on 127.0.0.1."""
+    from waitress import create_server
+
+    from bot.slack.app import wsgi_app
+
+    server = create_server(wsgi_app(app), host="127.0.0.1", port=0, threads=4)
+
+    def run() -> None:
+        # Closing the server from this thread makes waitress's select() fail with EBADF in its
+        # own; that is the end of serving, not an error.
+        with contextlib.suppress(OSError, ValueError):
+            server.run()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.effective_port}/slack/events"
+    finally:
+        server.close()
+        thread.join(timeout=5)
+
+
+def wait_for(condition: Any, timeout: float = 5.0) -> Any:
+    """Poll `condition()` until it is truthy (work Slack handlers do after the ack)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(0.03)

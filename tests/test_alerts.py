@@ -218,10 +218,13 @@ def test_a_topic_reaching_a_later_stage_edits_its_message(tmp_path: Path) -> Non
         decisions = policy.consider_trends([replace(trend(22), stage="peaking")], later)
         assert [d.is_update for d in decisions] == [True]
         report = deliver_outbox(store, notifier, lookup, {}, later)
-        assert (report.sent, report.updated) == (0, 1)
-        messages = slack.messages()
+        assert (report.sent, report.updated, report.replies_sent) == (0, 1, 1)
+        messages = [m for m in slack.messages() if m["thread_ts"] is None]
         assert len(messages) == 1
         assert "Peaking" in str(messages[0]["blocks"])
+        # ... and a thread reply tells the channel (tests/test_delivery.py covers it in full).
+        (reply,) = [m for m in slack.messages() if m["thread_ts"] == messages[0]["ts"]]
+        assert "Now *peaking*" in reply["text"]
         # A stage never goes back: a late "rising" finding does not edit it again.
         later = NOW + timedelta(minutes=3)
         assert policy.consider_trends([replace(trend(22), stage="rising")], later) == []

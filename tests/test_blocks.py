@@ -6,18 +6,19 @@ server uses (tests/fake_slack.py), so "renders" means "Slack would accept it".
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.notify.base import Alert, EvidencePost
+from bot.notify.base import Alert, AlertState, EvidencePost
 from bot.slack.blocks import (
     EMPTY_TRENDS_TEXT,
     alert_blocks,
     alert_text,
-    claimed_blocks,
     escape_mrkdwn,
     sparkline,
+    state_lines,
     trends_list_blocks,
     truncate,
 )
@@ -193,13 +194,18 @@ def test_trend_alert_has_header_why_line_sparkline_and_buttons() -> None:
     assert "19:39 UTC" in text
     actions = blocks[-1]
     assert actions["type"] == "actions"
-    claim, dismiss = actions["elements"]
+    claim, useful, not_relevant, snooze, mute = actions["elements"]
     assert claim["action_id"] == "inhaker_claim"
     assert claim["value"] == "trend:twelftal:2014-06-13T19:40Z"
     assert claim["style"] == "primary"
-    assert claim["text"]["text"] == "I'll take it"
-    assert dismiss["action_id"] == "inhaker_dismiss"
-    assert dismiss["text"]["text"] == "Dismiss"
+    assert claim["text"]["text"] == "✋ I'll take it"
+    assert [b["text"]["text"] for b in (useful, not_relevant, snooze, mute)] == [
+        "👍 Useful",
+        "👎 Not relevant",
+        "⏰ Snooze 3h",
+        "🔇 Mute topic",
+    ]
+    assert {b["value"] for b in (useful, not_relevant, snooze, mute)} == {claim["value"]}
 
 
 def test_why_line_uses_window_and_singulars() -> None:
@@ -318,7 +324,12 @@ def test_opportunity_alert_has_header_text_fields_and_buttons() -> None:
     )
     assert not any(f.startswith("*Why it fits") for f in fields)  # no profile, no fit
     assert "*Link*\n<https://emerce.nl/oproep/123|open>" in fields
-    assert [e["action_id"] for e in blocks[-1]["elements"]] == ["inhaker_claim", "inhaker_dismiss"]
+    assert [e["action_id"] for e in blocks[-1]["elements"]] == [
+        "inhaker_claim",
+        "inhaker_useful",
+        "inhaker_not_relevant",
+        "inhaker_snooze",
+    ]
     assert alert_text(opportunity_alert()).startswith("🎯 Open call: Emerce — Wij zoeken")
 
 
@@ -413,34 +424,53 @@ def test_trends_list_caps_at_fifty_blocks() -> None:
 # --- claims ---------------------------------------------------------------------------------
 
 
-def test_claimed_blocks_replace_buttons_with_who_took_it() -> None:
-    original = alert_blocks(trend_alert())
-    snapshot = [dict(b) for b in original]
-    claimed = claimed_blocks(original, "U123", "claim")
-    assert original == snapshot  # input untouched
-    assert not any(b["type"] == "actions" for b in claimed)
-    assert claimed[-1]["type"] == "context"
-    assert claimed[-1]["elements"][0]["text"] == "✋ <@U123> took this"
-    assert claimed[:-1] == original[:-1]
-    assert validate_blocks(claimed) == []
+def _action_ids(blocks: list[dict]) -> list[str]:
+    return [
+        e["action_id"] for b in blocks if b["type"] == "actions" for e in b.get("elements", [])
+    ]
 
 
-def test_claimed_blocks_dismiss_and_action_ids() -> None:
-    original = alert_blocks(opportunity_alert())
-    dismissed = claimed_blocks(original, "U123", "inhaker_dismiss")
-    assert dismissed[-1]["elements"][0]["text"] == "🙈 Dismissed by <@U123>"
-    # Claiming again later replaces the earlier note instead of stacking notes.
-    again = claimed_blocks(dismissed, "U999", "claim")
-    notes = [b for b in again if b.get("block_id") == "inhaker_status"]
-    assert len(notes) == 1
-    assert notes[0]["elements"][0]["text"] == "✋ <@U999> took this"
+def test_every_alert_has_claim_useful_not_relevant_snooze_and_trends_mute() -> None:
+    trend_ids = _action_ids(alert_blocks(trend_alert()))
+    assert trend_ids == [
+        "inhaker_claim",
+        "inhaker_useful",
+        "inhaker_not_relevant",
+        "inhaker_snooze",
+        "inhaker_mute",
+    ]
+    # An open call has no "topic" to mute; the rest are the same.
+    assert _action_ids(alert_blocks(opportunity_alert())) == trend_ids[:-1]
 
 
-def test_claimed_blocks_rejects_unknown_action_and_escapes_odd_user() -> None:
-    with pytest.raises(ValueError, match="unknown action"):
-        claimed_blocks([], "U1", "explode")
-    blocks = claimed_blocks([], "<!channel>", "claim")
-    assert blocks[0]["elements"][0]["text"] == "✋ &lt;!channel&gt; took this"
+def test_a_claimed_alert_shows_who_took_it_and_offers_done() -> None:
+    from dataclasses import replace
+
+    claimed = replace(trend_alert(), state=AlertState(claimed_by="U0123ABC", useful=("U0999XYZ",)))
+    blocks = alert_blocks(claimed)
+    assert validate_blocks(blocks) == []
+    status = next(b for b in blocks if b.get("block_id") == "inhaker_status")
+    texts = [e["text"] for e in status["elements"]]
+    assert texts[0] == "✋ <@U0123ABC> took this"
+    assert "👍 Useful for <@U0999XYZ>" in texts
+    ids = _action_ids(blocks)
+    assert "inhaker_claim" not in ids
+    assert ids[:2] == ["inhaker_done", "inhaker_release"]
+
+
+def test_a_done_or_muted_alert_has_no_buttons_left() -> None:
+    from dataclasses import replace
+
+    done = replace(trend_alert(), state=AlertState(claimed_by="U0111AAA", done_by="U0111AAA"))
+    blocks = alert_blocks(done)
+    assert _action_ids(blocks) == []
+    assert "✅ <@U0111AAA> hooked in on this" in json.dumps(blocks, ensure_ascii=False)
+    muted = replace(trend_alert(), state=AlertState(muted_by="U2"))
+    assert _action_ids(alert_blocks(muted)) == []
+
+
+def test_state_lines_escape_an_odd_user_id() -> None:
+    assert state_lines(AlertState(claimed_by="<!channel>")) == ["✋ &lt;!channel&gt; took this"]
 
 
 def test_a_trend_with_a_lifecycle_stage_says_whether_the_window_is_open() -> None:

@@ -94,11 +94,11 @@ def test_trends_sources_shows_health(app_url: str, store: Store) -> None:
 
 
 def test_unknown_subcommand_gets_help_not_an_error(app_url: str) -> None:
-    response = post_signed(f"{app_url}/slack/events", slash_command("/trends", "frobnicate"))
+    response = post_signed(f"{app_url}/slack/events", slash_command("/inhaker", "frobnicate"))
     assert response.status_code == 200
     body = json.dumps(response.json())
     assert "frobnicate" in body
-    assert "/trends sources" in body
+    assert "/inhaker sources" in body
 
 
 def test_bad_signature_and_stale_timestamp_are_rejected(app_url: str) -> None:
@@ -135,11 +135,25 @@ def _posted_alert(fake_slack: FakeSlack) -> tuple[str, str, list[dict[str, Any]]
 
 @pytest.mark.parametrize(
     ("action_id", "action", "shown"),
-    [(CLAIM_ACTION_ID, "claim", "took this"), (DISMISS_ACTION_ID, "dismiss", "Dismissed by")],
+    [
+        (CLAIM_ACTION_ID, "claim", "took this"),
+        # Messages sent before the v0.6 buttons still have "Dismiss": it means not relevant.
+        (DISMISS_ACTION_ID, "not_relevant", "Not relevant for"),
+    ],
 )
 def test_buttons_store_feedback_and_show_who_for_everyone(
     app_url: str, store: Store, fake_slack: FakeSlack, action_id: str, action: str, shown: str
 ) -> None:
+    store.add_alert(
+        alert_id="trend:twelftal:20140613T1940Z",
+        kind="trend",
+        key="trend:twelftal",
+        title="#twelftal",
+        terms=("twelftal",),
+        payload={"trend": trend_to_dict(a_trend())},
+        channel="#inhaker",
+        now=NOW,
+    )
     channel, ts, blocks = _posted_alert(fake_slack)
     body = button_click(
         action_id, "trend:twelftal:20140613T1940Z", channel=channel, ts=ts, blocks=blocks
@@ -155,7 +169,7 @@ def test_buttons_store_feedback_and_show_who_for_everyone(
     text = json.dumps(message["blocks"], ensure_ascii=False)
     assert shown in text
     assert "<@U0USER1>" in text
-    assert CLAIM_ACTION_ID not in text  # the buttons are gone
+    assert (CLAIM_ACTION_ID in text) == (action != "claim")  # claimed: nobody else can take it
     feedback = store.feedback_for("trend:twelftal:20140613T1940Z")
     assert [(user, act) for user, act, _ in feedback] == [("U0USER1", action)]
 

@@ -35,7 +35,7 @@ from detectors.records import Trend
 from tests.fake_slack import FakeSlack
 from tests.fake_socket_mode import DEFAULT_APP_TOKEN, FakeSocketMode, payload_from_form
 from tests.samples import SLACK_TEST_CONFIG, rising_twelftal
-from tests.slack_requests import button_click, slash_command
+from tests.slack_requests import app_home_opened, button_click, slash_command
 
 NOW = datetime.now(UTC)
 CONFIG = SLACK_TEST_CONFIG
@@ -101,7 +101,7 @@ def test_trends_command_is_answered_in_the_ack_and_survives_a_reconnect(
     assert socket_mode.open_calls == 2  # a fresh URL from apps.connections.open
     assert second.ticket != first.ticket
     help_answer = socket_mode.request("slash_commands", trends_command("help"))
-    assert "/trends sources" in json.dumps(help_answer)
+    assert "/inhaker sources" in json.dumps(help_answer)
     # The answer came over the new connection, not a leftover of the old one.
     assert any(m.get("envelope_id") for m in second.received)
 
@@ -129,6 +129,16 @@ def test_button_click_stores_feedback_and_edits_the_alert(
 ) -> None:
     alert = Alert(id=ALERT_ID, kind="trend", channel="#inhaker", created_at=NOW, trend=a_trend())
     blocks = alert_blocks(alert)
+    store.add_alert(
+        alert_id=ALERT_ID,
+        kind="trend",
+        key="trend:twelftal",
+        title="#twelftal",
+        terms=("twelftal",),
+        payload={"trend": trend_to_dict(a_trend())},
+        channel="#inhaker",
+        now=NOW,
+    )
     web = WebClient(token=fake_slack.token, base_url=fake_slack.base_url)
     posted = web.chat_postMessage(channel="#inhaker", text="alert", blocks=blocks)
     channel, ts = posted["channel"], posted["ts"]
@@ -151,7 +161,8 @@ def test_button_click_stores_feedback_and_edits_the_alert(
     shown = json.dumps(message["blocks"], ensure_ascii=False)
     assert "<@U0USER1>" in shown
     assert "took this" in shown
-    assert CLAIM_ACTION_ID not in shown  # the buttons are gone for everyone
+    assert CLAIM_ACTION_ID not in shown  # nobody else can take it now
+    assert "inhaker_done" in shown  # the claimer can say the team hooked in
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline and not store.feedback_for(ALERT_ID):
         time.sleep(0.02)
@@ -266,3 +277,61 @@ def test_wrong_slack_tokens_get_one_clear_line_not_a_traceback(
     assert expected in result.stderr
     assert "Traceback" not in result.stderr
     assert "not-a-real-token" not in result.stderr  # secrets never reach the output
+
+
+def test_inhaker_subcommands_and_the_home_tab_over_socket_mode(
+    handler: SocketModeHandler, socket_mode: FakeSocketMode, fake_slack: FakeSlack, store: Store
+) -> None:
+    store.replace_current_trends([trend_to_dict(a_trend())], NOW)
+    socket_mode.wait_for_connections(1)
+    why = socket_mode.request(
+        "slash_commands", payload_from_form(slash_command("/inhaker", "why #twelftal"))
+    )
+    assert "Why #twelftal fired" in json.dumps(why, ensure_ascii=False)
+    added = socket_mode.request(
+        "slash_commands", payload_from_form(slash_command("/inhaker", "watch add werkplek"))
+    )
+    assert "Watching `werkplek`" in added["text"]
+    assert [w.term for w in store.watch_terms()] == ["werkplek"]
+
+    envelope = socket_mode.send_envelope("events_api", app_home_opened(user="U0USER1"))
+    assert socket_mode.wait_for_ack(envelope) == {}
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and "U0USER1" not in fake_slack.views:
+        time.sleep(0.02)
+    home = json.dumps(fake_slack.views["U0USER1"]["blocks"], ensure_ascii=False)
+    assert "#twelftal" in home
+    assert "*Yours:* `werkplek`" in home
+
+
+def test_a_redelivered_click_envelope_is_acknowledged_but_not_repeated(
+    handler: SocketModeHandler, socket_mode: FakeSocketMode, fake_slack: FakeSlack, store: Store
+) -> None:
+    """Slack redelivers an envelope whose ack it did not get (retry_attempt > 0): same click."""
+    store.add_alert(
+        alert_id=ALERT_ID,
+        kind="trend",
+        key="trend:twelftal",
+        title="#twelftal",
+        terms=("twelftal",),
+        payload={"trend": trend_to_dict(a_trend())},
+        channel="#inhaker",
+        now=NOW,
+    )
+    socket_mode.wait_for_connections(1)
+    click = payload_from_form(
+        button_click(
+            "inhaker_useful",
+            ALERT_ID,
+            channel="C0INHAKER1",
+            ts="1700000000.000100",
+            blocks=[],
+            action_ts="1764252000.000001",
+        )
+    )
+    assert socket_mode.request("interactive", click) == {}
+    assert socket_mode.request("interactive", click) == {}
+    deadline = time.monotonic() + 1.5  # time for a repeat to show up, were it run
+    while time.monotonic() < deadline and len(store.feedback_for(ALERT_ID)) < 2:
+        time.sleep(0.02)
+    assert [a for _, a, _ in store.feedback_for(ALERT_ID)] == ["useful"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from detectors.records import ExternalTrend, Opportunity, Trend
 
@@ -28,6 +28,33 @@ class EvidencePost:
     author: str | None = None
     url: str | None = None
     title: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Handoff:
+    """Who should pick an alert up, and where to post: from feeds.yaml `team` (bot/routing.py)."""
+
+    people: tuple[tuple[str, str], ...] = ()  # (Slack member id, name), best fit first
+    platforms: tuple[str, ...] = ()  # suggested platforms, best first ("linkedin", "x", ...)
+    reason: str = ""  # why those platforms, in a few words
+
+
+@dataclass(frozen=True, slots=True)
+class AlertState:
+    """What the team did with an alert, from its button clicks (shown on every version of it)."""
+
+    claimed_by: str | None = None  # Slack user id of whoever said "I'll take it"
+    done_by: str | None = None  # the claimer marked it done: the team hooked in
+    useful: tuple[str, ...] = ()  # user ids who marked it useful
+    not_relevant: tuple[str, ...] = ()  # user ids who marked it not relevant
+    snoozed_until: datetime | None = None
+    snoozed_by: str | None = None
+    muted_by: str | None = None  # someone muted the topic from this alert
+
+    @property
+    def closed(self) -> bool:
+        """Nobody needs to act any more: done, dismissed as not relevant, or muted."""
+        return bool(self.done_by or self.muted_by or (self.not_relevant and not self.claimed_by))
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +78,9 @@ class Alert:
     source_labels: dict[str, str] = field(default_factory=dict)
     is_update: bool = False
     handled_by: tuple[str, str] | None = None  # (Slack user id, "claim" | "dismiss")
+    state: AlertState = field(default_factory=AlertState)
+    handoff: Handoff | None = None
+    digest: dict[str, Any] | None = None  # kind "digest": the summary to render (bot/digest.py)
 
     @property
     def title(self) -> str:
@@ -78,15 +108,34 @@ class NotifierError(Exception):
     """Delivery failed.
 
     Usually in a way that may succeed later (an outage, a rate limit, a channel the app must be
-    invited to): the outbox keeps the alert and tries again on the next tick. `permanent` marks
-    a failure of this one message that no retry can fix (Slack rejects its blocks, or the
-    message to edit was deleted): the outbox records it and moves on, so one bad message
-    cannot hold up every alert behind it.
+    invited to): the outbox keeps the alert and tries again on the next tick. What else it
+    tells the outbox:
+
+    - `permanent`: this one message can never be delivered as it is (Slack rejects its blocks,
+      or the message to edit was deleted): the outbox records it and moves on, so one bad
+      message cannot hold up every alert behind it.
+    - `rate_limited`: Slack answered 429 (still, after the client's own short waits);
+      `retry_after` is how many seconds Slack asked for, when it said. The outbox holds back
+      only that channel until then and goes on with the others.
+    - `channel_only`: the failure concerns the channel, not Slack as a whole (a rate limit, a
+      channel the app is not in or that does not exist): the other channels still get theirs.
+      Anything else (a 5xx answer, no connection) is an outage and stops the delivery round.
     """
 
-    def __init__(self, message: str, *, permanent: bool = False) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        permanent: bool = False,
+        rate_limited: bool = False,
+        retry_after: float | None = None,
+        channel_only: bool = False,
+    ) -> None:
         super().__init__(message)
         self.permanent = permanent
+        self.rate_limited = rate_limited
+        self.retry_after = retry_after
+        self.channel_only = channel_only or rate_limited
 
 
 class Notifier(Protocol):
@@ -98,4 +147,10 @@ class Notifier(Protocol):
 
     def update(self, alert: Alert, ref: str) -> None:
         """Replace an earlier message (ref from `send`) with this newer version of the alert."""
+        ...
+
+    def reply(self, alert: Alert, ref: str, text: str, *, mention: str | None = None) -> str | None:
+        """Post `text` (mrkdwn, already escaped) in the thread of the message `ref` (from `send`),
+        mentioning the Slack user `mention` when given; return the reply's reference or None.
+        Raise NotifierError."""
         ...

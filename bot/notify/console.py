@@ -2,7 +2,8 @@
 
 What it does: prints each alert as a short block of plain text — what rises or who asks, why it
 fires (counts, ratio to baseline, authors, sources, a sparkline), and the top posts with links —
-and an "updated" line when a trend grows. It returns a reference so edits can be matched.
+and an "updated" line when a trend grows. A thread reply (a new stage, a reminder) is printed
+indented under a line naming its alert. It returns a reference so edits can be matched.
 
 What it does not do: colour, paging, or any network I/O.
 """
@@ -120,3 +121,11 @@ class ConsoleNotifier:
             is_update=True,
         )
         self._write(render_alert(updated, window_minutes=self.window_minutes))
+
+    def reply(self, alert: Alert, ref: str, text: str, *, mention: str | None = None) -> str | None:
+        who = f"@{mention} " if mention else ""
+        # The text is Slack mrkdwn; a terminal shows the escaped characters as themselves.
+        plain = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+        body = textwrap.indent(textwrap.fill(f"{who}{plain}", _WIDTH - 6), "      ")
+        self._write(f"  ↳ in the thread of {_clip(alert.title, 80)}:\n{body}")
+        return f"console:{alert.id}:reply"

@@ -2,14 +2,18 @@
 
 What it does: `SlackNotifier.send` posts an alert's Block Kit message (rendered by
 bot/slack/blocks.py) with its notification fallback text and returns the message `ts`;
-`update` edits that message in place when a trend grows. The client honours `SLACK_API_URL`
+`update` edits that message in place when a trend grows; `reply` posts a short text in the
+message's thread (a trend reaching a new stage, a reminder). The client honours `SLACK_API_URL`
 (tests and proxies point it elsewhere), waits out Slack's 429 Retry-After (up to 10 s) a few
 times, and retries once on a 5xx answer or a dropped connection. Whatever still fails becomes a
 `NotifierError` with one human line, "slack: chat.postMessage to #inhaker failed: ratelimited —
-will retry on the next tick", so the outbox keeps the alert for the next tick. The token never
-appears in messages. A rendering bug is not a delivery failure: it raises as itself.
+will retry on the next tick", so the outbox keeps the alert for the next tick; a rate limit
+carries Slack's Retry-After, and a rate limit or a channel problem is marked as concerning that
+channel only, so the outbox holds back just that channel. The token never appears in messages.
+A rendering bug is not a delivery failure: it raises as itself.
 
-What it does not do: decide what to send or when (bot/alerts.py and the outbox do), render blocks,
+What it does not do: decide what to send or when (bot/alerts.py and the outbox do), pace its
+calls (the outbox's ChannelPacer keeps each channel under Slack's rate limit), render blocks,
 handle button clicks (bot/slack/), or keep state across restarts: the channel-name → channel-ID map
 that `chat.update` needs is learned from `chat.postMessage` answers and, after a restart, looked up
 once with `conversations.list`.
@@ -150,6 +154,9 @@ def _looks_like_channel_id(channel: str) -> bool:
 class SlackNotifier:
     """Notifier that posts alerts as Block Kit messages and edits them when they grow."""
 
+    # Slack allows about one message per second per channel: the outbox paces this notifier.
+    paced_per_channel = True
+
     def __init__(
         self,
         token: str,
@@ -223,6 +230,27 @@ class SlackNotifier:
             raise self._error(method, alert.channel, exc) from exc
         log.info("slack: updated %s in %s (ts %s)", alert.id, alert.channel, ts)
 
+    def reply(self, alert: Alert, ref: str, text: str, *, mention: str | None = None) -> str | None:
+        """Post `text` (mrkdwn, escaped by the caller) in the thread of message `ref`; return
+        the reply's reference. `mention` (a Slack user id) is pinged at the start."""
+        method = "chat.postMessage"
+        known_channel, thread_ts = split_ref(ref)
+        body = f"<@{mention}> {text}" if mention else text
+        try:
+            channel_id = known_channel or self._channel_id(alert.channel)
+            response = self.client.chat_postMessage(
+                channel=channel_id,
+                thread_ts=thread_ts,
+                text=body,
+                unfurl_links=False,
+                unfurl_media=False,
+            )
+        except _DELIVERY_ERRORS as exc:
+            raise self._error(f"{method} (thread reply)", alert.channel, exc) from exc
+        ts = response.get("ts")
+        log.info("slack: replied under %s in %s (ts %s)", alert.id, alert.channel, ts)
+        return make_ref(channel_id, str(ts)) if ts else None
+
     # -- helpers ------------------------------------------------------------------------------
 
     def _render(self, alert: Alert) -> tuple[str, list[dict[str, Any]]]:
@@ -260,11 +288,19 @@ class SlackNotifier:
     def _error(method: str, channel: str, exc: BaseException) -> NotifierError:
         where = f"slack: {method} to {channel} failed"
         cause = _describe(exc)
-        if _error_code(exc) in _PERMANENT_FOR_THIS_MESSAGE:
+        code = _error_code(exc)
+        if code in _PERMANENT_FOR_THIS_MESSAGE:
             log.error("%s: %s — giving up on this message", where, cause)
             return NotifierError(f"{where}: {cause} — not retried", permanent=True)
         log.warning("%s: %s", where, cause)
-        return NotifierError(f"{where}: {cause} — {RETRY_LATER}")
+        if _is_rate_limit(exc):
+            wait = _retry_after_of(exc)
+            asked = f" (Slack asked to wait {wait:g} s)" if wait else ""
+            return NotifierError(
+                f"{where}: {cause}{asked} — {RETRY_LATER}", rate_limited=True, retry_after=wait
+            )
+        channel_only = code in _CHANNEL_PROBLEMS or isinstance(exc, _ChannelNotFound)
+        return NotifierError(f"{where}: {cause} — {RETRY_LATER}", channel_only=channel_only)
 
 
 class _ChannelNotFound(Exception):
@@ -290,6 +326,31 @@ _PERMANENT_FOR_THIS_MESSAGE = frozenset(
         "no_text",
     }
 )
+
+
+# Slack errors about the channel rather than Slack as a whole: the other channels still work.
+_CHANNEL_PROBLEMS = frozenset(
+    {"channel_not_found", "not_in_channel", "is_archived", "restricted_action", "ratelimited"}
+)
+
+
+def _is_rate_limit(exc: BaseException) -> bool:
+    if not isinstance(exc, SlackApiError):
+        return False
+    return getattr(exc.response, "status_code", None) == 429 or _error_code(exc) == "ratelimited"
+
+
+def _retry_after_of(exc: BaseException) -> float | None:
+    """Seconds from the Retry-After header of Slack's answer, when it sent one."""
+    headers = getattr(getattr(exc, "response", None), "headers", None) or {}
+    for name, value in headers.items():
+        if str(name).lower() == "retry-after":
+            raw = value[0] if isinstance(value, list) and value else value
+            try:
+                return max(0.0, float(raw))
+            except (TypeError, ValueError):
+                return None
+    return None
 
 
 def _error_code(exc: BaseException) -> str | None:

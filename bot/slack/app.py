@@ -19,22 +19,37 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import UTC, datetime
 from typing import Any
 
-from slack_bolt import App
+from slack_bolt import App, BoltResponse
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot.config import Config
-from bot.slack.blocks import CLAIM_ACTION_ID, DISMISS_ACTION_ID, claimed_blocks
-from bot.slack.commands import help_answer, sources_answer, trends_answer
+from bot.notify.slack import default_retry_handlers
+from bot.slack.actions import Click, apply_click
+from bot.slack.blocks import (
+    ALERT_BUTTONS,
+    MAX_BLOCKS,
+    SHARE_ACTION_ID,
+    SHARE_BLOCK_ID,
+    escape_mrkdwn,
+)
+from bot.slack.commands import COMMAND, Answer, Context, answer_command
+from bot.slack.home import home_view
 from bot.store import Store
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+# A command's answer is given in the acknowledgement when it is ready within this many seconds
+# (Slack wants the acknowledgement within 3); a slower one follows through the response_url.
+ANSWER_BUDGET_SECONDS = 2.0
 
 
 def _utcnow() -> datetime:
@@ -49,6 +64,44 @@ def slack_base_url() -> str | None:
     return url if url.endswith("/") else url + "/"
 
 
+def request_key(body: dict[str, Any]) -> str | None:
+    """What makes a Slack request unique, for the ones whose repetition would repeat an action.
+
+    Clicks (a retried or redelivered block action has the same user and action_ts) and events
+    (the same event_id). Slash commands are not deduplicated: Slack does not retry them, and
+    every subcommand is safe to run twice (read-only, or setting the same state again).
+    """
+    if body.get("type") == "block_actions":
+        action = (body.get("actions") or [{}])[0]
+        user = (body.get("user") or {}).get("id")
+        if action.get("action_ts") and user:
+            return f"action:{user}:{action.get('action_id')}:{action.get('action_ts')}"
+    if body.get("type") == "event_callback" and body.get("event_id"):
+        return f"event:{body['event_id']}"
+    return None
+
+
+def _with_share_button(answer: Answer, command_text: str) -> list[dict[str, Any]]:
+    """An ephemeral answer's blocks plus a "Share in channel" button that re-runs the command."""
+    blocks = list(answer.blocks)
+    if answer.shareable and len(blocks) < MAX_BLOCKS:
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": SHARE_BLOCK_ID,
+                "elements": [
+                    {
+                        "type": "button",
+                        "text": {"type": "plain_text", "text": "Share in channel"},
+                        "action_id": SHARE_ACTION_ID,
+                        "value": command_text[:2000] or "trends",
+                    }
+                ],
+            }
+        )
+    return blocks
+
+
 def build_app(
     store: Store,
     config: Config,
@@ -56,8 +109,16 @@ def build_app(
     token: str | None = None,
     signing_secret: str | None = None,
     clock: Clock = _utcnow,
+    answer_budget: float = ANSWER_BUDGET_SECONDS,
+    extras: dict[str, Callable[..., Any]] | None = None,
 ) -> App:
-    """The Bolt app. Token and signing secret default to SLACK_BOT_TOKEN / SLACK_SIGNING_SECRET."""
+    """The Bolt app. Token and signing secret default to SLACK_BOT_TOKEN / SLACK_SIGNING_SECRET.
+
+    `answer_budget`: seconds a command's answer may take to be given in the acknowledgement
+    itself; a slower one is acknowledged with "Working on it…" and sent through the
+    response_url when ready (Slack wants the acknowledgement within 3 seconds). `extras`:
+    optional subcommand answerers (`leaderboard`, `digest`, `taste`, `standing`).
+    """
     token = token or os.environ.get("SLACK_BOT_TOKEN")
     signing_secret = signing_secret or os.environ.get("SLACK_SIGNING_SECRET")
     if not token:
@@ -66,7 +127,11 @@ def build_app(
             "install it, and export its Bot User OAuth Token"
         )
     base_url = slack_base_url()
-    client = WebClient(token=token, base_url=base_url) if base_url else WebClient(token=token)
+    # The same retry policy as the notifier: Retry-After is honoured (up to 10 s), a 5xx or a
+    # dropped connection gets one quick retry.
+    client = WebClient(token=token, retry_handlers=default_retry_handlers())
+    if base_url:
+        client.base_url = base_url
     app = App(
         signing_secret=signing_secret,
         client=client,
@@ -76,45 +141,118 @@ def build_app(
         process_before_response=False,
     )
     window_minutes = max(1, int(config.detection.window.total_seconds() // 60))
+    extras = dict(extras or {})
+    answers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="inhaker-answer")
+
+    def context(user_id: str) -> Context:
+        return Context(store, config, clock(), user_id, window_minutes, extras)
+
+    @app.middleware
+    def skip_repeats(body: dict[str, Any], next: Callable[[], Any]) -> Any:
+        key = request_key(body)
+        if key is not None and not store.first_time(key, clock()):
+            log.info("slack: %s was handled already (a retry); acknowledged, not repeated", key)
+            return BoltResponse(status=200, body="")
+        return next()
+
+    def answer(ack: Any, respond: Any, command: dict[str, Any], text: str) -> None:
+        ctx = context(str(command.get("user_id") or "unknown"))
+        future = answers.submit(answer_command, ctx, text)
+        try:
+            result = future.result(timeout=answer_budget)
+        except FutureTimeout:
+            ack(text="⏳ Working on it…", response_type="ephemeral")
+            result = future.result()
+            respond(
+                text=result.text,
+                blocks=_with_share_button(result, text),
+                response_type="ephemeral",
+                replace_original=True,
+            )
+            return
+        ack(text=result.text, blocks=_with_share_button(result, text), response_type="ephemeral")
+
+    @app.command(COMMAND)
+    def inhaker_command(ack: Any, respond: Any, command: dict[str, Any]) -> None:
+        answer(ack, respond, command, (command.get("text") or "").strip())
 
     @app.command("/trends")
-    def trends_command(ack: Any, command: dict[str, Any]) -> None:
-        words = (command.get("text") or "").strip().lower().split()
-        if not words:
-            answer = trends_answer(store, clock(), window_minutes=window_minutes)
-        elif words[0] in ("sources", "source", "bronnen"):
-            answer = sources_answer(store, config, clock())
-        elif words[0] in ("help", "hulp", "?"):
-            answer = help_answer()
-        else:
-            answer = help_answer(unknown=" ".join(words))
-        ack(text=answer.text, blocks=answer.blocks, response_type="ephemeral")
+    def trends_command(ack: Any, respond: Any, command: dict[str, Any]) -> None:
+        # The shortcut: `/trends` = `/inhaker trends`; `/trends sources|help` still work.
+        text = (command.get("text") or "").strip()
+        first = text.split()[0].lower() if text else ""
+        if first not in ("sources", "source", "bronnen", "help", "hulp", "?", "why", "calls"):
+            text = f"trends {text}".strip()
+        answer(ack, respond, command, text)
 
-    def on_button(action_name: str) -> Callable[..., None]:
+    @app.action(SHARE_ACTION_ID)
+    def share(ack: Any, body: dict[str, Any], client: WebClient, respond: Any) -> None:
+        ack()
+        action = (body.get("actions") or [{}])[0]
+        text = str(action.get("value") or "trends")
+        user_id = str((body.get("user") or {}).get("id") or "unknown")
+        channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
+            "channel_id"
+        )
+        result = answer_command(context(user_id), text)
+        shared_note = {
+            "type": "context",
+            "elements": [
+                {
+                    "type": "mrkdwn",
+                    "text": f"Shared by <@{user_id}> · `/inhaker {escape_mrkdwn(text)[:200]}`",
+                }
+            ],
+        }
+        try:
+            client.chat_postMessage(
+                channel=channel,
+                text=result.text,
+                blocks=[*result.blocks[: MAX_BLOCKS - 1], shared_note],
+                unfurl_links=False,
+            )
+        except SlackApiError as exc:
+            code = (exc.response.data or {}).get("error") if exc.response is not None else None
+            hint = "invite me first: `/invite @Inhaker`" if code == "not_in_channel" else code
+            respond(text=f"I could not share it in this channel: {hint}.", replace_original=False)
+            return
+        respond(delete_original=True)
+
+    def on_alert_button(action_name: str) -> Callable[..., None]:
         def handle(ack: Any, body: dict[str, Any], client: WebClient) -> None:
             ack()  # within Slack's 3 seconds; the rest happens after
-            action = (body.get("actions") or [{}])[0]
-            alert_id = str(action.get("value") or "")
-            user_id = str((body.get("user") or {}).get("id") or "unknown")
-            store.add_feedback(alert_id, user_id, action_name, clock())
-            container = body.get("container") or {}
-            channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
-            ts = container.get("message_ts") or (body.get("message") or {}).get("ts")
-            blocks = (body.get("message") or {}).get("blocks") or []
-            if channel and ts:
-                who = "took this" if action_name == "claim" else "dismissed this"
-                client.chat_update(
-                    channel=channel,
-                    ts=ts,
-                    blocks=claimed_blocks(blocks, user_id, action_name),
-                    text=f"<@{user_id}> {who}",
-                )
-            log.info("feedback %s on %s by %s", action_name, alert_id, user_id)
+            click = Click.from_body(body)
+            note = apply_click(
+                store, config, client, click, action_name, clock(), window_minutes=window_minutes
+            )
+            if note and click.channel_id:
+                try:
+                    client.chat_postEphemeral(
+                        channel=click.channel_id, user=click.user_id, text=note
+                    )
+                except SlackApiError as exc:
+                    log.warning("slack: could not tell %s: %s", click.user_id, exc)
 
         return handle
 
-    app.action(CLAIM_ACTION_ID)(on_button("claim"))
-    app.action(DISMISS_ACTION_ID)(on_button("dismiss"))
+    for action_id, action_name in ALERT_BUTTONS.items():
+        app.action(action_id)(on_alert_button(action_name))
+
+    @app.event("app_home_opened")
+    def home_opened(event: dict[str, Any], client: WebClient) -> None:
+        if event.get("tab", "home") != "home" or not event.get("user"):
+            return
+        user_id = str(event["user"])
+        standing = extras.get("standing")
+        view = home_view(
+            store,
+            config,
+            user_id,
+            clock(),
+            window_minutes=window_minutes,
+            standing=(lambda uid: standing(context(uid), uid)) if standing else None,
+        )
+        client.views_publish(user_id=user_id, view=view)
 
     @app.error
     def on_error(error: Exception, body: dict[str, Any], respond: Any) -> None:
@@ -126,6 +264,7 @@ def build_app(
                     "Try again in a minute; if it keeps failing, ask whoever runs Inhaker "
                     "to check its logs.",
                     response_type="ephemeral",
+                    replace_original=False,
                 )
         except Exception:  # the answer itself failed; the log has the cause
             log.exception("could not tell the user about the error")

@@ -14,13 +14,13 @@ come in as arguments (`alert.created_at`, `now=`), and sending is bot/notify/sla
 
 from __future__ import annotations
 
-import copy
 import re
 from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from bot.notify.base import Alert, EvidencePost
+from bot.notify.base import Alert, AlertState, EvidencePost
+from bot.routing import PLATFORM_LABELS
 from detectors.records import ExternalTrend, Opportunity, Trend
 
 Block = dict[str, Any]
@@ -37,9 +37,31 @@ MAX_BUTTON_VALUE = 2000
 MAX_TOP_LEVEL_TEXT = 40000
 
 CLAIM_ACTION_ID = "inhaker_claim"
-DISMISS_ACTION_ID = "inhaker_dismiss"
+DISMISS_ACTION_ID = "inhaker_dismiss"  # messages sent before v0.6: "Dismiss" = not relevant
+USEFUL_ACTION_ID = "inhaker_useful"
+NOT_RELEVANT_ACTION_ID = "inhaker_not_relevant"
+SNOOZE_ACTION_ID = "inhaker_snooze"
+MUTE_ACTION_ID = "inhaker_mute"
+DONE_ACTION_ID = "inhaker_done"
+RELEASE_ACTION_ID = "inhaker_release"
+SHARE_ACTION_ID = "inhaker_share"
 ACTIONS_BLOCK_ID = "inhaker_actions"
 STATUS_BLOCK_ID = "inhaker_status"
+SHARE_BLOCK_ID = "inhaker_share"
+
+# Each alert button and the feedback action it stores (bot/store.py `feedback.action`).
+ALERT_BUTTONS = {
+    CLAIM_ACTION_ID: "claim",
+    USEFUL_ACTION_ID: "useful",
+    NOT_RELEVANT_ACTION_ID: "not_relevant",
+    DISMISS_ACTION_ID: "not_relevant",
+    SNOOZE_ACTION_ID: "snooze",
+    MUTE_ACTION_ID: "mute",
+    DONE_ACTION_ID: "done",
+    RELEASE_ACTION_ID: "release",
+}
+SNOOZE_HOURS = 3
+MUTE_DAYS = 7
 
 POST_TEXT_CHARS = 280  # evidence posts read like a tweet
 OPPORTUNITY_TEXT_CHARS = 1200  # the open call itself is the point: show more of it
@@ -188,27 +210,83 @@ def _spark_code(trend: Trend) -> str:
 # --- alerts ----------------------------------------------------------------------------------
 
 
-def _actions(alert: Alert) -> Block:
-    value = truncate(alert.id, MAX_BUTTON_VALUE)
-    return {
-        "type": "actions",
-        "block_id": ACTIONS_BLOCK_ID,
-        "elements": [
-            {
-                "type": "button",
-                "text": _plain("I'll take it", MAX_BUTTON_TEXT),
-                "action_id": CLAIM_ACTION_ID,
-                "value": value,
-                "style": "primary",
-            },
-            {
-                "type": "button",
-                "text": _plain("Dismiss", MAX_BUTTON_TEXT),
-                "action_id": DISMISS_ACTION_ID,
-                "value": value,
-            },
-        ],
+def _button(text: str, action_id: str, value: str, style: str | None = None) -> dict[str, Any]:
+    button: dict[str, Any] = {
+        "type": "button",
+        "text": _plain(text, MAX_BUTTON_TEXT),
+        "action_id": action_id,
+        "value": value,
     }
+    if style:
+        button["style"] = style
+    return button
+
+
+def _actions(alert: Alert) -> Block:
+    """The alert's buttons, for the state it is in (claimed alerts offer "Done" instead)."""
+    value = truncate(alert.id, MAX_BUTTON_VALUE)
+    state = alert.state
+    if state.claimed_by:
+        first = [
+            _button("✅ Done — we hooked in", DONE_ACTION_ID, value, "primary"),
+            _button("Let it go", RELEASE_ACTION_ID, value),
+        ]
+    else:
+        first = [_button("✋ I'll take it", CLAIM_ACTION_ID, value, "primary")]
+    elements = [
+        *first,
+        _button("👍 Useful", USEFUL_ACTION_ID, value),
+        _button("👎 Not relevant", NOT_RELEVANT_ACTION_ID, value),
+        _button(f"⏰ Snooze {SNOOZE_HOURS}h", SNOOZE_ACTION_ID, value),
+    ]
+    if alert.kind in ("trend", "listed"):
+        elements.append(_button("🔇 Mute topic", MUTE_ACTION_ID, value))
+    return {"type": "actions", "block_id": ACTIONS_BLOCK_ID, "elements": elements}
+
+
+def _who(user_id: str) -> str:
+    return f"<@{user_id}>" if _USER_ID.fullmatch(user_id) else escape_mrkdwn(user_id)
+
+
+def state_lines(state: AlertState) -> list[str]:
+    """What the team did with an alert, one line each, for everyone to see."""
+    lines: list[str] = []
+    if state.done_by:
+        lines.append(f"✅ {_who(state.done_by)} hooked in on this")
+    elif state.claimed_by:
+        lines.append(f"✋ {_who(state.claimed_by)} took this")
+    if state.useful:
+        lines.append("👍 Useful for " + ", ".join(_who(u) for u in state.useful[:10]))
+    if state.not_relevant:
+        lines.append("👎 Not relevant for " + ", ".join(_who(u) for u in state.not_relevant[:10]))
+    if state.snoozed_until and state.snoozed_by:
+        lines.append(
+            f"⏰ Snoozed by {_who(state.snoozed_by)} until {_hhmm(state.snoozed_until)}: "
+            "Inhaker reminds them in the thread"
+        )
+    if state.muted_by:
+        lines.append(
+            f"🔇 Topic muted by {_who(state.muted_by)} for {MUTE_DAYS} days "
+            "(`/inhaker mutes` lists mutes, `/inhaker unmute TERM` lifts one)"
+        )
+    return lines
+
+
+def _with_state(blocks: list[Block], alert: Alert) -> list[Block]:
+    """The alert's blocks with its status line and the buttons its state allows."""
+    lines = state_lines(alert.state)
+    out: list[Block] = []
+    for block in blocks:
+        if _is_inhaker_actions(block):
+            if lines:
+                status = _context(*lines[:MAX_CONTEXT_ELEMENTS])
+                status["block_id"] = STATUS_BLOCK_ID
+                out.append(status)
+            if not alert.state.done_by and not alert.state.muted_by:
+                out.append(block)  # done or muted: nothing left to click
+            continue
+        out.append(block)
+    return out[:MAX_BLOCKS]
 
 
 def _post_block(post: EvidencePost) -> Block:
@@ -266,6 +344,7 @@ def _trend_blocks(alert: Alert, trend: Trend, window_minutes: int) -> list[Block
     if alert.top_posts:
         blocks.append({"type": "divider"})
         blocks.extend(_post_block(p) for p in alert.top_posts[:MAX_TOP_POSTS])
+    blocks.extend(_handoff_blocks(alert))
     blocks.append(_actions(alert))
     return blocks
 
@@ -303,6 +382,7 @@ def _listed_blocks(alert: Alert, listed: ExternalTrend) -> list[Block]:
     if link:
         meta.append(link)
     blocks.append(_context(" · ".join(meta)))
+    blocks.extend(_handoff_blocks(alert))
     blocks.append(_actions(alert))
     return blocks
 
@@ -410,12 +490,15 @@ def _opportunity_blocks(alert: Alert, opp: Opportunity) -> list[Block]:
     if opp.watched:
         context_texts.append(f"👀 On your watch list: {_escaped_clip(', '.join(opp.watched), 600)}")
     blocks.append(_context(*context_texts))
+    blocks.extend(_handoff_blocks(alert))
     blocks.append(_actions(alert))
     return blocks
 
 
 def alert_blocks(alert: Alert, *, window_minutes: int = 60) -> list[Block]:
     """The Block Kit message for one alert (trend or opportunity), within Slack's limits."""
+    if alert.kind == "digest":
+        return digest_blocks(alert.digest or {}, alert.created_at)  # a summary: no buttons
     if alert.trend is not None:
         blocks = _trend_blocks(alert, alert.trend, window_minutes)
     elif alert.opportunity is not None:
@@ -424,15 +507,14 @@ def alert_blocks(alert: Alert, *, window_minutes: int = 60) -> list[Block]:
         blocks = _listed_blocks(alert, alert.listed)
     else:
         blocks = [_section(_escaped_clip(alert.title, MAX_SECTION_TEXT)), _actions(alert)]
-    if alert.handled_by is not None:
-        # Someone took or dismissed it already: an edit of a growing trend must keep saying so.
-        user_id, action = alert.handled_by
-        return claimed_blocks(blocks[:MAX_BLOCKS], user_id, action)
-    return blocks[:MAX_BLOCKS]
+    # What the team did with it (claimed, useful, snoozed...) stays on every version of it.
+    return _with_state(blocks, alert)
 
 
 def alert_text(alert: Alert, *, window_minutes: int = 60) -> str:
     """The notification fallback text: what a phone's lock screen or a screen reader shows."""
+    if alert.kind == "digest":
+        return digest_text(alert.digest or {})
     if alert.trend is not None:
         head = f"📈 Rising: {escape_mrkdwn(_one_line(alert.trend.title))}"
         text = f"{head} — {why_line(alert.trend, window_minutes=window_minutes)}"
@@ -489,8 +571,7 @@ def trends_list_blocks(
 
 # --- after a button click --------------------------------------------------------------------
 
-_CLAIM_ACTIONS = {"claim", CLAIM_ACTION_ID}
-_DISMISS_ACTIONS = {"dismiss", DISMISS_ACTION_ID}
+_OUR_ACTION_IDS = frozenset(ALERT_BUTTONS)
 
 
 def _is_inhaker_actions(block: Block) -> bool:
@@ -499,36 +580,162 @@ def _is_inhaker_actions(block: Block) -> bool:
     if block.get("block_id") == ACTIONS_BLOCK_ID:
         return True
     ids = {e.get("action_id") for e in block.get("elements", []) if isinstance(e, dict)}
-    return bool(ids & {CLAIM_ACTION_ID, DISMISS_ACTION_ID})
+    return bool(ids & _OUR_ACTION_IDS)
 
 
-def claimed_blocks(original_blocks: Sequence[Block], user_id: str, action: str) -> list[Block]:
-    """The alert's blocks with its buttons replaced by who took or dismissed it.
+# --- who picks it up (feeds.yaml team) -------------------------------------------------------
 
-    `action` is "claim"/"dismiss" (or the button's action_id). The input is not modified.
+
+def _handoff_context(alert: Alert) -> Block | None:
+    """ "👤 <@U123> (Marloes) · post on *LinkedIn* or *X* — a call from trade press: ..."
+
+    The mention notifies the person (only well-formed member ids become mentions); names and
+    the reason are escaped. None when the alert suggests nobody and no platform.
     """
-    if action in _CLAIM_ACTIONS:
-        template = "✋ {who} took this"
-    elif action in _DISMISS_ACTIONS:
-        template = "🙈 Dismissed by {who}"
-    else:
-        raise ValueError(f"unknown action {action!r}: expected 'claim' or 'dismiss'")
-    who = f"<@{user_id}>" if _USER_ID.fullmatch(user_id) else escape_mrkdwn(user_id)
-    status = _context(template.format(who=who))
-    status["block_id"] = STATUS_BLOCK_ID
+    handoff = alert.handoff
+    if handoff is None or not (handoff.people or handoff.platforms):
+        return None
+    people = ", ".join(
+        f"<@{slack_id}> ({_escaped_clip(_one_line(name), 80)})"
+        if _USER_ID.fullmatch(slack_id)
+        else _escaped_clip(_one_line(name), 80)
+        for slack_id, name in handoff.people
+    )
+    text = f"👤 {people}" if people else "📣"
+    if handoff.platforms:
+        names = [f"*{escape_mrkdwn(PLATFORM_LABELS.get(p, p))}*" for p in handoff.platforms]
+        where = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+        text += f" · post on {where}" if people else f" Post on {where}"
+    if handoff.reason:
+        text += f" — {_escaped_clip(_one_line(handoff.reason), 600)}"
+    return _context(text)
 
-    out: list[Block] = []
-    replaced = False
-    for block in original_blocks:
-        if block.get("block_id") == STATUS_BLOCK_ID:
-            continue  # an earlier note; the new one replaces it
-        if _is_inhaker_actions(block):
-            if not replaced:
-                out.append(status)
-                replaced = True
-            continue
-        out.append(copy.deepcopy(block))
-    if not replaced:
-        out = out[: MAX_BLOCKS - 1]
-        out.append(status)
-    return out
+
+def _handoff_blocks(alert: Alert) -> list[Block]:
+    block = _handoff_context(alert)
+    return [block] if block is not None else []
+
+
+# --- the digest (bot/digest.py builds the payload) -------------------------------------------
+
+DIGEST_EMPTY = {
+    "trends": "Nothing is rising right now.",
+    "calls": "No open calls.",
+}
+_HELD_ICONS = {"trend": "📈", "opportunity": "🎯", "listed": "🔥"}
+
+
+def _digest_day(payload: dict[str, Any]) -> date | None:
+    try:
+        return date.fromisoformat(str(payload.get("day")))
+    except ValueError:
+        return None
+
+
+def _digest_sections(title: str, lines: Sequence[str]) -> list[Block]:
+    """A bold title and the lines, split over as many sections as Slack's 3000 chars need."""
+    blocks: list[Block] = []
+    current = f"*{title}*"
+    for line in lines:
+        line = truncate(line, MAX_SECTION_TEXT - len(title) - 10)
+        if len(current) + 1 + len(line) > MAX_SECTION_TEXT:
+            blocks.append(_section(current))
+            current = line
+        else:
+            current = f"{current}\n{line}"
+    blocks.append(_section(current))
+    return blocks
+
+
+def _digest_trend_line(item: dict[str, Any], now: datetime) -> str:
+    title = _escaped_clip(_one_line(str(item.get("title", ""))), 150)
+    stage = f"  _{escape_mrkdwn(str(item['stage']))}_" if item.get("stage") else ""
+    count, authors, sources = (int(item.get(k) or 0) for k in ("count", "authors", "sources"))
+    facts = (
+        f"{_plural(count, 'post')}, {_ratio(float(item.get('ratio') or 0.0))} the usual rate, "
+        f"{_plural(authors, 'author')}, {_plural(sources, 'source')}"
+    )
+    line = f"• *{title}*{stage} · {facts}"
+    try:
+        since = datetime.fromisoformat(str(item.get("detected_at")))
+        line += f" · since {_hhmm(since)} ({_age(since, now)})"
+    except ValueError:
+        pass
+    watched = [str(w) for w in item.get("watched") or []]
+    if watched:
+        line += f" · 👀 {_escaped_clip(', '.join(watched), 200)}"
+    return line
+
+
+def _digest_call_line(item: dict[str, Any], today: date | None) -> str:
+    who = _escaped_clip(_one_line(str(item.get("who", ""))), 100)
+    what = _escaped_clip(_one_line(str(item.get("title", ""))), 200)
+    line = f"• *{who}* ({escape_mrkdwn(str(item.get('category') or 'open call'))}): {what}"
+    deadline = item.get("deadline")
+    if deadline and today is not None:
+        line += f" · deadline {escape_mrkdwn(deadline_note(str(deadline), today))}"
+    elif not deadline:
+        line += " · no deadline stated"
+    link = _link(item.get("url"))
+    return f"{line}  {link}" if link else line
+
+
+def _digest_held_line(item: dict[str, Any]) -> str:
+    icon = _HELD_ICONS.get(str(item.get("kind")), "•")
+    title = _escaped_clip(_one_line(str(item.get("title", ""))), 200)
+    line = f"{icon} *{title}*"
+    if item.get("why"):
+        line += f" — {_escaped_clip(_one_line(str(item['why'])), 400)}"
+    link = _link(item.get("url"))
+    return f"{line}  {link}" if link else line
+
+
+def digest_blocks(payload: dict[str, Any], now: datetime) -> list[Block]:
+    """The digest message: rising trends, open calls with days left, what waited overnight.
+
+    `payload` is bot/digest.py `Digest.to_payload()`. A digest is a summary: it has no buttons.
+    """
+    day = _digest_day(payload)
+    slot = str(payload.get("slot") or "")
+    when = f"{day:%a %d %b}, {slot}" if day else slot
+    blocks: list[Block] = [
+        {"type": "header", "text": _plain(f"🗞️ Inhaker digest · {when}", MAX_HEADER_TEXT)}
+    ]
+    trends = list(payload.get("trends") or [])
+    calls = list(payload.get("calls") or [])
+    held = list(payload.get("held") or [])
+    more_calls, more_held = int(payload.get("more_calls") or 0), int(payload.get("more_held") or 0)
+    blocks.append(
+        _context(
+            f"{_plural(len(trends), 'trend')} rising · "
+            f"{_plural(len(calls) + more_calls, 'open call')} · "
+            f"{len(held) + more_held} held during quiet hours · "
+            f"times in {escape_mrkdwn(str(payload.get('timezone') or 'UTC'))}"
+        )
+    )
+    trend_lines = [_digest_trend_line(t, now) for t in trends] or [DIGEST_EMPTY["trends"]]
+    blocks.extend(_digest_sections("📈 Rising now", trend_lines))
+    call_lines = [_digest_call_line(c, day) for c in calls] or [DIGEST_EMPTY["calls"]]
+    if more_calls:
+        call_lines.append(f"…and {more_calls} more")
+    blocks.extend(_digest_sections("🎯 Open calls", call_lines))
+    if held or more_held:
+        held_lines = [_digest_held_line(h) for h in held]
+        if more_held:
+            held_lines.append(f"…and {more_held} more")
+        blocks.append({"type": "divider"})
+        blocks.extend(_digest_sections("🌙 Held during quiet hours", held_lines))
+    return blocks[:MAX_BLOCKS]
+
+
+def digest_text(payload: dict[str, Any]) -> str:
+    """The digest's notification text: how much is in it."""
+    trends = len(payload.get("trends") or [])
+    calls = len(payload.get("calls") or []) + int(payload.get("more_calls") or 0)
+    held = len(payload.get("held") or []) + int(payload.get("more_held") or 0)
+    slot = escape_mrkdwn(str(payload.get("slot") or ""))
+    text = f"🗞️ Inhaker digest {slot}: {_plural(trends, 'trend')} rising, "
+    text += _plural(calls, "open call")
+    if held:
+        text += f", {held} held during quiet hours"
+    return truncate(text, FALLBACK_TEXT_CHARS)
