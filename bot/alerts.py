@@ -272,7 +272,7 @@ def alert_from_row(
     source_labels: dict[str, str],
     *,
     is_update: bool = False,
-    handled_by: AlertState | None = None,
+    state: AlertState | None = None,
 ) -> Alert:
     """Rebuild the message to send from an outbox row (after a restart too)."""
     payload: dict[str, Any] = row.payload
@@ -315,7 +315,7 @@ def alert_from_row(
         top_posts=top,
         source_labels=source_labels,
         is_update=is_update,
-        state=handled_by or AlertState(),
+        state=state or AlertState(),
         handoff=handoff,
         digest=payload.get("digest"),
     )
@@ -392,11 +392,6 @@ def alert_state(clicks: Sequence[tuple[str, str, datetime]], now: datetime) -> A
         snoozed_by=snoozed_by,
         muted_by=muted_by,
     )
-
-
-def _handled_by(store: Store, row: AlertRow) -> AlertState:
-    """The alert's state from its clicks, so an edit keeps showing who took it."""
-    return alert_state(store.feedback_for(row.id), row.last_fired_at)
 
 
 @dataclass(frozen=True, slots=True)
@@ -706,9 +701,9 @@ def _alert_job(
         log.info("alert sent", extra={"alert_id": row.id, "ref": ref})
 
     def edit() -> None:
-        alert = alert_from_row(
-            row, lookup, source_labels, is_update=True, handled_by=_handled_by(store, row)
-        )
+        # What the team did with it (claimed, votes, snoozed) stays on the edited message.
+        state = alert_state(store.feedback_for(row.id), now)
+        alert = alert_from_row(row, lookup, source_labels, is_update=True, state=state)
         ref = _ref_of(row)
         if ref is not None:
             notifier.update(alert, ref)

@@ -6,7 +6,7 @@ claimed that alert), and their points: `POINTS_PER_CLAIM` a claim, `POINTS_PER_F
 follow-through, each at most once per person and alert however often they click. A claim
 counts even when others later found the alert not relevant: the claimer acted on it.
 `leaderboard_blocks` and `leaderboard_text` render the standings for Slack; `leaderboard` does
-both for `/inhaker leaderboard [YYYY-MM]`.
+both for `/inhaker leaderboard [YYYY-MM]`; `standing_line` is one person's place for App Home.
 
 What it does not do: write anything, post to Slack (the command handler does), or judge whether
 a hook worked out — the "Done" click is the team's own word for that.
@@ -34,6 +34,7 @@ __all__ = [
     "month_label",
     "month_span",
     "parse_month",
+    "standing_line",
     "standings",
 ]
 
@@ -205,3 +206,25 @@ def leaderboard(
     table = standings(store, config, first, now)
     label = month_label(first)
     return leaderboard_blocks(table, label), leaderboard_text(table, label)
+
+
+def _ordinal(place: int) -> str:
+    suffix = "th" if 10 <= place % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(place % 10, "th")
+    return f"{place}{suffix}"
+
+
+def standing_line(store: Store, config: Config, user_id: str, now: datetime) -> str | None:
+    """One person's place this month, for App Home ("Your standing in November 2026: 🥈 2nd of
+    5 — 4 points: 1 claim, 1 follow-through"); None when they have not claimed anything yet."""
+    first = _this_month(now, config.slack.timezone)
+    table = standings(store, config, first, now)
+    place = next((i for i, s in enumerate(table) if s.user_id == user_id), None)
+    if place is None:
+        return None
+    mine = table[place]
+    medal = f"{MEDALS[place]} " if place < len(MEDALS) else ""
+    return (
+        f"Your standing in {month_label(first)}: {medal}{_ordinal(place + 1)} of {len(table)} — "
+        f"{_plural(mine.points, 'point')}: {_plural(mine.claims, 'claim')}, "
+        f"{_plural(mine.follow_throughs, 'follow-through')}"
+    )

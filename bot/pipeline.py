@@ -30,6 +30,7 @@ from datetime import datetime, timedelta
 from bot import checkpoint
 from bot.alerts import AlertPolicy, ChannelPacer, Decision, DeliveryReport, deliver_outbox
 from bot.config import Config
+from bot.digest import release_held
 from bot.notify.base import Notifier
 from bot.opportunity_scorer import OpportunityScorer
 from bot.serialize import trend_to_dict
@@ -444,6 +445,10 @@ class Engine:
                 decisions.append(decision)
         if self._memory is None:
             self.store.mark_checked(pending)
+        if self.config.slack.quiet_hours is not None:
+            # Alerts held during quiet hours go back to the outbox once no digest will take them
+            # (every tick, so `run --once` and `replay` release them too).
+            release_held(self.store, self.config, now)
         result = TickResult(decisions=decisions, trends=len(trends))
         if deliver:
             result.delivery = self.deliver(now)

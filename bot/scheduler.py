@@ -31,7 +31,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from bot.config import Config, SourceConfig
-from bot.digest import queue_digest, release_held
+from bot.digest import queue_digest
 from bot.http import make_client
 from bot.notify.base import Notifier
 from bot.pipeline import Engine, TickResult
@@ -251,14 +251,6 @@ class Runner:
                 id=f"digest:{slot}",
                 # A digest a few minutes late is still worth sending; one queued per slot.
                 misfire_grace_time=15 * 60,
-            )
-        if self.config.slack.quiet_hours is not None:
-            # Alerts held in quiet hours go back to the outbox when no digest will take them.
-            scheduler.add_job(
-                self._safe(lambda: release_held(self.store, self.config, self.clock())),
-                "interval",
-                seconds=TICK_SECONDS,
-                id="release-held",
             )
         scheduler.add_job(
             self._safe(self.checkpoint),

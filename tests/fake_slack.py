@@ -11,8 +11,9 @@ or ID, while `chat.update` only takes the channel ID.
 
 Rate limits like Slack's: each channel has a token bucket for `chat.postMessage` and
 `chat.update` (by default a burst of 3, then 1 a second; `channel_rate=None` turns it off). A
-call over the limit is answered HTTP 429 `{"ok": false, "error": "ratelimited"}` with
-Retry-After, and counted in `rate_limited_calls`, so a test can assert the bot never tripped it.
+valid message over the limit is answered HTTP 429 `{"ok": false, "error": "ratelimited"}` with
+Retry-After, and counted in `rate_limited_calls`, so a test can assert the bot never tripped it
+(a message Slack would reject anyway gets its own error and uses up nothing).
 It can also be told to answer 429 with Retry-After for the next n calls (`fail_next`), for every
 message call to one channel (`rate_limit_channel`), or HTTP 500 until an outage ends
 (`outage`). `POST /hooks/<name>` stands in for a `response_url` (see `response_url(name)`):
@@ -539,8 +540,8 @@ class FakeSlack:
 
     def _chat_post_message(self, params: Params) -> dict[str, Any]:
         channel = self._resolve_for_post(params.get("channel"))
-        self._check_channel_rate("chat.postMessage", channel)
         self._check_message_payload(params)
+        self._check_channel_rate("chat.postMessage", channel)
         ts = self._next_ts()
         message = {
             "channel": channel,
@@ -559,7 +560,6 @@ class FakeSlack:
         # Like Slack: chat.update wants the channel ID, not "#name".
         if not isinstance(channel, str) or channel not in self._channels.values():
             raise SlackError("channel_not_found")
-        self._check_channel_rate("chat.update", channel)
         ts = params.get("ts")
         target = next(
             (m for m in self._messages if m["channel"] == channel and m["ts"] == ts), None
@@ -567,6 +567,7 @@ class FakeSlack:
         if target is None:
             raise SlackError("message_not_found")
         self._check_message_payload(params, require_content=False)
+        self._check_channel_rate("chat.update", channel)
         edited_ts = self._next_ts()
         target["history"].append(
             {"text": target["text"], "blocks": target["blocks"], "edited_ts": edited_ts}

@@ -425,9 +425,7 @@ def test_trends_list_caps_at_fifty_blocks() -> None:
 
 
 def _action_ids(blocks: list[dict]) -> list[str]:
-    return [
-        e["action_id"] for b in blocks if b["type"] == "actions" for e in b.get("elements", [])
-    ]
+    return [e["action_id"] for b in blocks if b["type"] == "actions" for e in b.get("elements", [])]
 
 
 def test_every_alert_has_claim_useful_not_relevant_snooze_and_trends_mute() -> None:

@@ -20,7 +20,9 @@ import pytest
 from bot.alerts import AlertPolicy, deliver_outbox
 from bot.config import Config, parse_config
 from bot.digest import build_digest, queue_digest, release_held
+from bot.notify.base import Alert
 from bot.notify.slack import SlackNotifier
+from bot.pipeline import Engine
 from bot.scheduler import Runner
 from bot.serialize import trend_to_dict
 from bot.slack.blocks import digest_blocks
@@ -225,7 +227,6 @@ def test_runner_schedules_the_digest_in_the_teams_time_zone_and_posts_it(
         fires = jobs["digest:08:30"].trigger.get_next_fire_time(None, EVENING)
         assert fires == datetime(2026, 11, 30, 8, 30, tzinfo=ZoneInfo("Europe/Amsterdam"))
         assert "digest:17:00" in jobs
-        assert "release-held" in jobs
     finally:
         runner.stop()
     # Without a running scheduler, the digest job delivers itself.
@@ -273,3 +274,34 @@ def test_inhaker_digest_posts_the_digest_now(tmp_path: Path, fake_slack: FakeSla
     assert message["blocks"][0]["text"]["text"].startswith("🗞️ Inhaker digest · ")
     assert "#oranje" in str(message["blocks"])
     assert "for #digest: outbox delivered, 1 sent" in result.stderr
+
+
+def test_the_console_prints_a_digest_without_slack() -> None:
+    """Without a Slack token alerts go to the terminal; a digest must not vanish there."""
+    from bot.notify.console import render_alert
+
+    text = render_alert(
+        Alert(
+            id="digest:2026-11-27T08:30",
+            kind="digest",
+            channel="#inhaker",
+            created_at=datetime(2026, 11, 27, 7, 30, tzinfo=UTC),
+            digest={"slot": "08:30", "day": "2026-11-27", "trends": [], "calls": [], "held": []},
+        )
+    )
+    assert "08:30" in text
+
+
+def test_the_engine_tick_releases_held_alerts_after_the_quiet_hours(
+    store: Store, notifier: SlackNotifier, fake_slack: FakeSlack
+) -> None:
+    """`run --once` and `replay` have no scheduler jobs: the tick itself releases held alerts."""
+    config = config_from(SOURCES, QUIET)
+    AlertPolicy(config, store).consider_trends([make_trend("twelftal")], NIGHT)
+    engine = Engine(config, store, notifier)
+    engine.tick(datetime(2026, 11, 30, 5, 0, tzinfo=UTC))  # 06:00 in Amsterdam: still quiet
+    assert fake_slack.messages() == []
+    engine.tick(datetime(2026, 11, 30, 6, 1, tzinfo=UTC))  # 07:01
+    assert [m["blocks"][0]["text"]["text"] for m in fake_slack.messages("#inhaker")] == [
+        "📈 Rising: #twelftal"
+    ]

@@ -19,7 +19,12 @@ from xml.sax.saxutils import escape
 
 import pytest
 
-from bot.slack.blocks import CLAIM_ACTION_ID, DISMISS_ACTION_ID
+from bot.slack.blocks import (
+    CLAIM_ACTION_ID,
+    NOT_RELEVANT_ACTION_ID,
+    SNOOZE_ACTION_ID,
+    USEFUL_ACTION_ID,
+)
 from bot.store import Store
 from tests.fake_slack import FakeSlack
 from tests.feed_server import FeedServer
@@ -461,4 +466,9 @@ slack:
         if block["type"] == "actions"
         for element in block["elements"]
     }
-    assert {CLAIM_ACTION_ID, DISMISS_ACTION_ID} <= action_ids
+    assert {
+        CLAIM_ACTION_ID,
+        USEFUL_ACTION_ID,
+        NOT_RELEVANT_ACTION_ID,
+        SNOOZE_ACTION_ID,
+    } <= action_ids

@@ -19,6 +19,7 @@ from bot.leaderboard import (
     leaderboard,
     leaderboard_blocks,
     month_span,
+    standing_line,
     standings,
 )
 from bot.store import Store
@@ -129,3 +130,13 @@ def test_a_big_team_stays_within_slacks_limits() -> None:
 def test_a_month_that_is_not_one_is_named(store: Store, month: str) -> None:
     with pytest.raises(LeaderboardError, match="is not a month — write it as YYYY-MM"):
         standings(store, CONFIG, month, NOW)
+
+
+def test_app_home_shows_a_persons_standing(store: Store) -> None:
+    store.add_feedback("a1", "UANNA", "claim", at("2026-12-01T10:00:00"))
+    store.add_feedback("a1", "UANNA", "done", at("2026-12-01T12:00:00"))
+    store.add_feedback("a2", "UBOB", "claim", at("2026-12-01T11:00:00"))
+    assert standing_line(store, CONFIG, "UBOB", NOW) == (
+        "Your standing in December 2026: 🥈 2nd of 2 — 1 point: 1 claim, 0 follow-throughs"
+    )
+    assert standing_line(store, CONFIG, "UCAS", NOW) is None

@@ -244,7 +244,8 @@ def test_snooze_shows_until_when_and_reminds_in_the_thread(
     replies = [m for m in fake_slack.messages("#inhaker") if m.get("thread_ts")]
     assert len(replies) == 1
     assert replies[0]["thread_ts"] == the_message(fake_slack)["ts"]
-    assert "<@U0ANNA>" in replies[0]["text"]
+    assert replies[0]["text"].startswith("<@U0ANNA> ⏰ you snoozed this until 17:00 UTC")
+    assert replies[0]["text"].count("<@U0ANNA>") == 1
 
 
 def test_mute_topic_mutes_its_term_and_closes_the_alert(

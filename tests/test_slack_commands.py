@@ -463,3 +463,57 @@ def test_a_retried_event_or_click_is_not_acted_on_twice(
     wait_for(lambda: len(store.feedback_for("opportunity:nos:r")) > 1, timeout=1.5)
     assert len(fake_slack.calls_to("views.publish")) == 1
     assert [a for _, a, _ in store.feedback_for("opportunity:nos:r")] == ["useful"]
+
+
+def test_digest_previews_trends_and_open_calls(url: str, store: Store) -> None:
+    add_call(store, open_call("opportunity:nos:d", "2026-12-01", asker="Emerce"))
+    answer = ask(url, "digest")
+    text = shown(answer)
+    assert "#twelftal" in text
+    assert "Emerce" in text
+    assert "A preview. No digest is scheduled: set `slack.digest.times`" in text
+    assert share_button(answer) is not None
+
+
+def test_leaderboard_counts_claims_and_follow_through_for_the_month(url: str, store: Store) -> None:
+    for key in ("opportunity:nos:l1", "opportunity:nos:l2"):
+        add_call(store, open_call(key, "2026-12-01"))
+    store.add_feedback("opportunity:nos:l1", "U0ANNA", "claim", NOW - timedelta(days=2))
+    store.add_feedback("opportunity:nos:l1", "U0ANNA", "done", NOW - timedelta(days=1))
+    store.add_feedback("opportunity:nos:l2", "U0BRAM", "claim", NOW - timedelta(hours=1))
+    store.add_feedback("opportunity:nos:l2", "U0CAS", "claim", NOW - timedelta(days=40))  # October
+    answer = ask(url, "leaderboard")
+    text = shown(answer)
+    assert "November 2026" in text
+    assert text.index("<@U0ANNA>") < text.index("<@U0BRAM>")  # a follow-through beats a claim
+    assert "<@U0CAS>" not in text
+    assert share_button(answer) is not None
+    assert "<@U0CAS>" in shown(ask(url, "leaderboard 2026-10"))
+    assert "YYYY-MM" in shown(ask(url, "leaderboard lastmonth"))
+
+
+def test_why_shows_the_effect_of_the_teams_feedback(url: str, store: Store) -> None:
+    for n in range(2):
+        alert_id = f"trend:twelftal:{n}"
+        store.add_alert(
+            alert_id=alert_id,
+            kind="trend",
+            key="trend:twelftal",
+            title="#twelftal",
+            terms=("twelftal",),
+            payload={"trend": trend_to_dict(twelftal())},
+            channel="#inhaker",
+            now=NOW - timedelta(days=3 + n),
+        )
+        store.add_feedback(alert_id, f"U0FAN{n}", "useful", NOW - timedelta(days=2))
+    text = shown(ask(url, "why twelftal"))
+    assert "team feedback: ranked ×" in text
+    assert "'twelftal' marked useful 2×" in text
+
+
+def test_app_home_shows_the_persons_standing(url: str, store: Store, fake_slack: FakeSlack) -> None:
+    add_call(store, open_call("opportunity:nos:s1", "2026-12-01"))
+    store.add_feedback("opportunity:nos:s1", "U0ANNA", "claim", NOW - timedelta(hours=2))
+    post_signed_json(url, app_home_opened(user="U0ANNA", event_id="Ev0STAND"))
+    views = wait_for(lambda: fake_slack.views)
+    assert "Your standing in November 2026" in json.dumps(views["U0ANNA"], ensure_ascii=False)

@@ -53,7 +53,13 @@ def test_from_env_posts_a_trend_alert_with_header_why_line_and_buttons(
     blocks = message["blocks"]
     assert blocks[0]["text"]["text"] == "📈 Rising: #twelftal"
     assert "8.4× its usual rate, from 17 authors across 3 sources" in blocks[1]["text"]["text"]
-    assert [e["action_id"] for e in blocks[-1]["elements"]] == ["inhaker_claim", "inhaker_dismiss"]
+    assert [e["action_id"] for e in blocks[-1]["elements"]] == [
+        "inhaker_claim",
+        "inhaker_useful",
+        "inhaker_not_relevant",
+        "inhaker_snooze",
+        "inhaker_mute",
+    ]
     [(method, params)] = fake_slack.calls
     assert method == "chat.postMessage"
     assert params["unfurl_links"] is False  # sent as JSON, so types survive

@@ -77,7 +77,6 @@ class Alert:
     top_posts: tuple[EvidencePost, ...] = field(default=())
     source_labels: dict[str, str] = field(default_factory=dict)
     is_update: bool = False
-    handled_by: tuple[str, str] | None = None  # (Slack user id, "claim" | "dismiss")
     state: AlertState = field(default_factory=AlertState)
     handoff: Handoff | None = None
     digest: dict[str, Any] | None = None  # kind "digest": the summary to render (bot/digest.py)

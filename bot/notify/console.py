@@ -14,6 +14,7 @@ import sys
 import textwrap
 from typing import TextIO
 
+from bot.digest import digest_plain_text
 from bot.notify.base import Alert, EvidencePost
 from bot.slack.blocks import deadline_note, sparkline, why_line
 
@@ -39,6 +40,8 @@ def _post_line(post: EvidencePost) -> str:
 
 def render_alert(alert: Alert, *, window_minutes: int = 60) -> str:
     """The text block the console notifier prints for one alert."""
+    if alert.kind == "digest":
+        return digest_plain_text(alert.digest or {})
     lines: list[str] = []
     # An update is stamped when the trend was seen this big, not when it first alerted.
     when = alert.trend.detected_at if alert.trend is not None else alert.created_at

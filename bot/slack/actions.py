@@ -100,8 +100,8 @@ def apply_click(
             f"{row.id}:remind:{click.user_id}:{now:%Y%m%dT%H%M%S}",
             alert_id=row.id,
             kind="reminder",
-            text=f"⏰ <@{click.user_id}> you snoozed this until {until:%H:%M} UTC: "
-            "here it is again.",
+            # The reply mentions `user_id` at its start (bot/notify/slack.py).
+            text=f"⏰ you snoozed this until {until:%H:%M} UTC: here it is again.",
             due_at=until,
             now=now,
             user_id=click.user_id,
@@ -133,7 +133,7 @@ def refresh_message(
         return
     labels = {s.id: s.label for s in config.sources}
     state = alert_state(store.feedback_for(row.id), now)
-    alert = alert_from_row(row, store.posts_by_uids, labels, is_update=True, handled_by=state)
+    alert = alert_from_row(row, store.posts_by_uids, labels, is_update=True, state=state)
     try:
         client.chat_update(
             channel=channel,

@@ -31,6 +31,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.config import Config
+from bot.leaderboard import standing_line
 from bot.notify.slack import default_retry_handlers
 from bot.slack.actions import Click, apply_click
 from bot.slack.blocks import (
@@ -43,6 +44,7 @@ from bot.slack.blocks import (
 from bot.slack.commands import COMMAND, Answer, Context, answer_command
 from bot.slack.home import home_view
 from bot.store import Store
+from bot.taste import TasteBook
 
 log = logging.getLogger(__name__)
 
@@ -110,14 +112,12 @@ def build_app(
     signing_secret: str | None = None,
     clock: Clock = _utcnow,
     answer_budget: float = ANSWER_BUDGET_SECONDS,
-    extras: dict[str, Callable[..., Any]] | None = None,
 ) -> App:
     """The Bolt app. Token and signing secret default to SLACK_BOT_TOKEN / SLACK_SIGNING_SECRET.
 
     `answer_budget`: seconds a command's answer may take to be given in the acknowledgement
     itself; a slower one is acknowledged with "Working on it…" and sent through the
-    response_url when ready (Slack wants the acknowledgement within 3 seconds). `extras`:
-    optional subcommand answerers (`leaderboard`, `digest`, `taste`, `standing`).
+    response_url when ready (Slack wants the acknowledgement within 3 seconds).
     """
     token = token or os.environ.get("SLACK_BOT_TOKEN")
     signing_secret = signing_secret or os.environ.get("SLACK_SIGNING_SECRET")
@@ -141,11 +141,11 @@ def build_app(
         process_before_response=False,
     )
     window_minutes = max(1, int(config.detection.window.total_seconds() // 60))
-    extras = dict(extras or {})
+    taste = TasteBook(store, config) if config.feedback.enabled else None
     answers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="inhaker-answer")
 
     def context(user_id: str) -> Context:
-        return Context(store, config, clock(), user_id, window_minutes, extras)
+        return Context(store, config, clock(), user_id, window_minutes, taste)
 
     @app.middleware
     def skip_repeats(body: dict[str, Any], next: Callable[[], Any]) -> Any:
@@ -243,14 +243,14 @@ def build_app(
         if event.get("tab", "home") != "home" or not event.get("user"):
             return
         user_id = str(event["user"])
-        standing = extras.get("standing")
+        now = clock()
         view = home_view(
             store,
             config,
             user_id,
-            clock(),
+            now,
             window_minutes=window_minutes,
-            standing=(lambda uid: standing(context(uid), uid)) if standing else None,
+            standing=lambda uid: standing_line(store, config, uid, now),
         )
         client.views_publish(user_id=user_id, view=view)
 

@@ -23,18 +23,22 @@ tick through the store.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.alerts import alert_state
 from bot.config import Config, parse_duration
+from bot.digest import build_digest
+from bot.leaderboard import LeaderboardError, leaderboard
 from bot.serialize import opportunity_from_dict, trend_from_dict
 from bot.slack.blocks import (
     MAX_BLOCKS,
     MUTE_DAYS,
     deadline_note,
+    digest_blocks,
+    digest_text,
     escape_mrkdwn,
     state_lines,
     trends_list_blocks,
@@ -43,6 +47,7 @@ from bot.slack.blocks import (
 )
 from bot.sources.base import SourceState
 from bot.store import AlertRow, Store
+from bot.taste import TasteBook
 from detectors.records import Opportunity, Post, Trend
 from detectors.text import normalize_term
 
@@ -85,15 +90,15 @@ class Answer:
 
 @dataclass(slots=True)
 class Context:
-    """What a command can read and write. `extras` holds optional answerers (leaderboard,
-    digest preview, feedback effect) that other modules provide, by subcommand name."""
+    """What a command can read and write. `taste`: the team's learned taste (feedback), shown by
+    `why`; None when the caller has none (feedback switched off)."""
 
     store: Store
     config: Config
     now: datetime
     user_id: str
     window_minutes: int = 60
-    extras: dict[str, Callable[..., Any]] = field(default_factory=dict)
+    taste: TasteBook | None = None
 
 
 # --- small rendering helpers -------------------------------------------------------------------
@@ -177,8 +182,10 @@ def answer_command(ctx: Context, text: str) -> Answer:
         return mutes_answer(ctx)
     if name == "sources":
         return sources_answer(ctx.store, ctx.config, ctx.now)
-    if name in ("leaderboard", "digest"):
-        return _extra_answer(ctx, name, rest)
+    if name == "digest":
+        return digest_answer(ctx)
+    if name == "leaderboard":
+        return leaderboard_answer(ctx, rest)
     return help_answer()
 
 
@@ -186,15 +193,6 @@ def help_answer(unknown: str | None = None) -> Answer:
     intro = f"I don't know {_code(unknown[:50])}. " if unknown else ""
     text = f"{intro}Here is what I can do:\n{HELP_TEXT}"
     return Answer(text, [_section(text)])
-
-
-def _extra_answer(ctx: Context, name: str, rest: list[str]) -> Answer:
-    answerer = ctx.extras.get(name)
-    if answerer is None:
-        return _plain_answer(f"`/inhaker {name}` is not available in this installation.")
-    result = answerer(ctx, rest)
-    assert isinstance(result, Answer)
-    return result
 
 
 # --- trends --------------------------------------------------------------------------------------
@@ -414,11 +412,13 @@ def why_answer(ctx: Context, term: str) -> Answer:
     if trend.fit_reasons:
         reasons = escape_mrkdwn("; ".join(trend.fit_reasons))
         facts.append(f"fits your team ({trend.fit:.0%}): {reasons}")
-    effect = ctx.extras.get("taste")
-    if effect is not None:
-        reasons = effect(ctx, trend)
-        if reasons:
-            facts.append("team feedback: " + escape_mrkdwn("; ".join(reasons)))
+    if ctx.taste is not None:
+        effect = ctx.taste.explain(trend, ctx.now)
+        if effect.reasons:
+            facts.append(
+                f"team feedback: ranked ×{effect.multiplier:.2f} — "
+                + escape_mrkdwn("; ".join(effect.reasons))
+            )
     blocks: list[Block] = [
         _header(f"Why {trend.title} fired"),
         _section("\n".join(f"• {f}" for f in facts)),
@@ -613,14 +613,31 @@ def sources_answer(store: Store, config: Config, now: datetime) -> Answer:
     return Answer(f"{len(config.sources)} sources", blocks[: MAX_BLOCKS - 1], shareable=True)
 
 
-# --- the month a leaderboard covers ---------------------------------------------------------------
+# --- digest preview ------------------------------------------------------------------------------
 
 
-def parse_month(words: Sequence[str], today: date) -> date | None:
-    """The first day of the month asked for (`2026-11`), this month without words, else None."""
-    if not words:
-        return today.replace(day=1)
-    match = re.fullmatch(r"(\d{4})-(\d{1,2})", words[0])
-    if not match or not 1 <= int(match.group(2)) <= 12:
-        return None
-    return date(int(match.group(1)), int(match.group(2)), 1)
+def digest_answer(ctx: Context) -> Answer:
+    """What a digest would say now (the scheduled ones go to the channel at `slack.digest`)."""
+    digest = build_digest(ctx.store, ctx.config, ctx.now)
+    payload = digest.to_payload()
+    blocks = digest_blocks(payload, ctx.now)
+    times = ", ".join(ctx.config.slack.digest.times)
+    when = (
+        f"Digests go out at {times} ({ctx.config.slack.timezone})."
+        if times
+        else "No digest is scheduled: set `slack.digest.times` in feeds.yaml."
+    )
+    blocks = [*blocks[: MAX_BLOCKS - 1], _context(f"A preview. {when}")]
+    return Answer(digest_text(payload), blocks, shareable=True)
+
+
+# --- leaderboard -------------------------------------------------------------------------------
+
+
+def leaderboard_answer(ctx: Context, words: Sequence[str]) -> Answer:
+    """The month's standings: who claimed and followed through on most hooks."""
+    try:
+        blocks, text = leaderboard(ctx.store, ctx.config, words[0] if words else None, ctx.now)
+    except LeaderboardError as exc:
+        return _plain_answer(str(exc))
+    return Answer(text, blocks, shareable=True)
