@@ -472,3 +472,65 @@ slack:
         NOT_RELEVANT_ACTION_ID,
         SNOOZE_ACTION_ID,
     } <= action_ids
+
+
+def test_run_routes_a_call_to_its_channel_mentions_who_covers_it_and_follows_slack_watch_terms(
+    tmp_path: Path, feed_server: FeedServer, fake_slack: FakeSlack
+) -> None:
+    """feeds.yaml routes calls to #calls and names the team; a watch term added from Slack
+    (`/inhaker watch add`, stored in the shared database) counts at the worker's next run."""
+    now = datetime.now(UTC)
+    feeds: dict[str, list[Item]] = {"emerce": backlog("emerce", now)}
+
+    def publish() -> None:
+        items = feeds["emerce"]
+        feed_server.serve("/emerce.xml", rss("emerce", items), etag=f'"e-{len(items)}"')
+
+    publish()
+    config = tmp_path / "feeds.yaml"
+    config.write_text(
+        f"""sources:
+  - id: emerce
+    name: Emerce
+    kind: rss
+    url: {feed_server.url("/emerce.xml")}
+    lang: nl
+slack:
+  channel: "#inhaker"
+  routes:
+    - channel: "#calls"
+      kinds: [opportunity]
+team:
+  - name: Marloes
+    slack_id: U0MARLOES
+    platforms: [linkedin]
+    topics: [verpakkingen]
+  - name: Sam
+    slack_id: U0SAM
+    platforms: [tiktok]
+    topics: [gaming]
+""",
+        encoding="utf-8",
+    )
+    run_once(tmp_path, config, fake_slack)  # the backlog: stored, never alerted
+    Store(f"sqlite:///{tmp_path / 'inhaker.db'}").add_watch_term("verpakkingen", "U0ANNA", now)
+    feeds["emerce"].append(
+        (
+            "emerce-verpakking",
+            "Emerce",
+            "Oproep: Emerce zoekt webwinkels met slimme, duurzame verpakkingen voor een special. "
+            "Mail je case vóór vrijdag naar redactie@emerce.nl",
+            datetime.now(UTC),
+        )
+    )
+    publish()
+    run_once(tmp_path, config, fake_slack)
+
+    assert fake_slack.messages("#inhaker") == []
+    [message] = fake_slack.messages("#calls")
+    text = json.dumps(message["blocks"], ensure_ascii=False)
+    assert "Open call: Emerce" in text
+    assert "<@U0MARLOES>" in text
+    assert "LinkedIn" in text
+    assert "<@U0SAM>" not in text  # not his topic, not his platform
+    assert "On your watch list: verpakkingen" in text
