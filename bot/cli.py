@@ -1,4 +1,4 @@
-"""The `inhaker` command line: run, serve, check, demo, replay, classify, trends, sources.
+"""The `inhaker` command line: run, serve, check, demo, replay, classify, digest, trends, sources.
 
 What it does: parses arguments, loads feeds.yaml (`--config`, else INHAKER_CONFIG, else
 ./feeds.yaml), opens the store (DATABASE_URL, else sqlite:///inhaker.db), picks the notifier
@@ -425,8 +425,14 @@ def cmd_sources(args: argparse.Namespace) -> int:
 
 def cmd_digest(args: argparse.Namespace) -> int:
     """Queue this minute's digest and deliver the outbox: an operator's check of the digest."""
-    from bot.alerts import deliver_outbox
-    from bot.digest import build_digest, digest_channel, digest_plain_text, queue_digest
+    from bot.delivery import deliver_outbox
+    from bot.digest import (
+        build_digest,
+        digest_channel,
+        digest_id,
+        digest_plain_text,
+        queue_digest,
+    )
     from bot.routing import local_time
 
     config = _load(args.config)
@@ -443,8 +449,11 @@ def cmd_digest(args: argparse.Namespace) -> int:
         if not queue_digest(store, config, now, slot):
             print(f"the digest for {slot} was queued before; not queued again", file=sys.stderr)
         labels = {s.id: s.label for s in config.sources}
-        report = deliver_outbox(store, notifier, store.posts_by_uids, labels, now)
-        print(f"digest {slot} for {channel}: outbox delivered, {report.sent} sent", file=sys.stderr)
+        # Only the digest: the other pending alerts are the running worker's to send.
+        only = frozenset({digest_id(config, now, slot)})
+        report = deliver_outbox(store, notifier, store.posts_by_uids, labels, now, only=only)
+        outcome = "posted" if report.sent else "nothing new to post"
+        print(f"digest {slot} for {channel}: {outcome}", file=sys.stderr)
         if report.error:
             print(
                 f"delivery: {report.error} — the outbox keeps it for `inhaker run`", file=sys.stderr

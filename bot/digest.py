@@ -92,7 +92,7 @@ class Digest:
 
     @property
     def alert_id(self) -> str:
-        return f"digest:{self.day.isoformat()}T{self.slot}"
+        return build_digest_id(self.day, self.slot)
 
     @property
     def title(self) -> str:
@@ -223,6 +223,16 @@ def build_digest(store: Store, config: Config, now: datetime, slot: str | None =
 
 def digest_channel(config: Config) -> str:
     return config.slack.digest.channel or config.slack_channel
+
+
+def build_digest_id(day: date, slot: str) -> str:
+    """The outbox id of a digest: one per local day and slot, so a slot goes out once."""
+    return f"digest:{day.isoformat()}T{slot}"
+
+
+def digest_id(config: Config, now: datetime, slot: str) -> str:
+    """The outbox id of the digest of `slot` on the team's local day of `now`."""
+    return build_digest_id(local_time(config, now).date(), slot)
 
 
 def queue_digest(store: Store, config: Config, now: datetime, slot: str) -> bool:

@@ -28,8 +28,9 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from bot import checkpoint
-from bot.alerts import AlertPolicy, ChannelPacer, Decision, DeliveryReport, deliver_outbox
+from bot.alerts import AlertPolicy, Decision
 from bot.config import Config
+from bot.delivery import ChannelPacer, DeliveryReport, deliver_outbox
 from bot.digest import release_held
 from bot.notify.base import Notifier
 from bot.opportunity_scorer import OpportunityScorer

@@ -9,7 +9,9 @@ What it does: `Runner` wires config, store, sources, the engine and a notifier t
   twice at the same time, plus a detect-and-alert tick every minute. Failing sources back off
   exponentially (their job skips until `next_due`). Stream sources (Bluesky Jetstream) run in
   their own thread instead, supervised: a stream that dies is restarted with a growing pause.
-  `stop()` stops the streams and the scheduler and waits for them.
+  A cron job per `slack.digest.times` entry (in `slack.timezone`) queues the digest
+  (`Runner.digest`) and lets the tick deliver it. `stop()` stops the streams and the scheduler
+  and waits for them.
 
 What it does not do: handle signals or Slack connections (bot/cli.py does), or fetch itself.
 """

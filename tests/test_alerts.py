@@ -6,8 +6,9 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.alerts import AlertPolicy, deliver_outbox
+from bot.alerts import AlertPolicy
 from bot.config import AlertsConfig, Config
+from bot.delivery import deliver_outbox
 from bot.notify.slack import SlackNotifier
 from bot.store import Store
 from detectors.records import Opportunity, Post, Trend

@@ -21,8 +21,9 @@ import pytest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.alerts import AlertPolicy, ChannelPacer, deliver_outbox
+from bot.alerts import AlertPolicy
 from bot.config import Config, SlackConfig
+from bot.delivery import ChannelPacer, deliver_outbox
 from bot.notify.console import ConsoleNotifier
 from bot.notify.slack import SlackNotifier
 from bot.serialize import trend_to_dict

@@ -17,8 +17,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.alerts import AlertPolicy, deliver_outbox
+from bot.alerts import AlertPolicy
 from bot.config import Config, parse_config
+from bot.delivery import deliver_outbox
 from bot.digest import build_digest, queue_digest, release_held
 from bot.notify.base import Alert
 from bot.notify.slack import SlackNotifier
@@ -254,6 +255,18 @@ def test_inhaker_digest_posts_the_digest_now(tmp_path: Path, fake_slack: FakeSla
     store = Store(f"sqlite:///{db}")
     now = datetime.now(UTC)
     store.replace_current_trends([trend_to_dict(make_trend("oranje", at=now))], now)
+    # A pending alert is the running worker's to send: `inhaker digest` must leave it alone,
+    # or the two processes could post it twice.
+    store.add_alert(
+        alert_id="trend:pending:1",
+        kind="trend",
+        key="trend:pending",
+        title="#pending",
+        terms=("pending",),
+        payload={"trend": trend_to_dict(make_trend("pending", at=now))},
+        channel="#inhaker",
+        now=now,
+    )
     store.close()
     env = {k: v for k, v in os.environ.items() if k not in PROXY_VARS}
     env.update(
@@ -273,7 +286,8 @@ def test_inhaker_digest_posts_the_digest_now(tmp_path: Path, fake_slack: FakeSla
     [message] = fake_slack.messages("#digest")
     assert message["blocks"][0]["text"]["text"].startswith("🗞️ Inhaker digest · ")
     assert "#oranje" in str(message["blocks"])
-    assert "for #digest: outbox delivered, 1 sent" in result.stderr
+    assert "for #digest: posted" in result.stderr
+    assert fake_slack.messages("#inhaker") == []
 
 
 def test_the_console_prints_a_digest_without_slack() -> None:

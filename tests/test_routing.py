@@ -15,8 +15,9 @@ from typing import Any
 
 import pytest
 
-from bot.alerts import AlertPolicy, alert_from_row, deliver_outbox
+from bot.alerts import AlertPolicy, alert_from_row
 from bot.config import Config, parse_config
+from bot.delivery import deliver_outbox
 from bot.notify.base import Alert
 from bot.notify.slack import SlackNotifier
 from bot.routing import handoff_for, held_alerts_may_go, in_quiet_hours, route_channel

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from bot.alerts import deliver_outbox
+from bot.delivery import deliver_outbox
 from bot.notify.slack import SlackNotifier
 from bot.serialize import opportunity_to_dict, trend_to_dict
 from bot.slack.app import build_app

@@ -1,10 +1,15 @@
-"""The Slack app (Bolt): slash commands and alert buttons, in Socket Mode or HTTP mode.
+"""The Slack app (Bolt): commands, alert buttons and the Home tab, in Socket Mode or HTTP mode.
 
 What it does: `build_app` makes a Bolt `App` whose Web API client honours `SLACK_API_URL`, with
-- `/trends` (and `/trends sources`, `/trends help`): answered in the acknowledgement itself,
-  ephemeral, from the store the worker keeps up to date;
-- the alert buttons "I'll take it" and "Dismiss": acknowledged at once, then the feedback is
-  stored and the message is edited for everyone to show who took it or dismissed it;
+- `/inhaker SUBCOMMAND` and the `/trends` shortcut (bot/slack/commands.py builds the answers
+  from the store): answered privately in the acknowledgement when ready within
+  `answer_budget`, else acknowledged at once and answered through the response_url; shareable
+  answers carry a "Share in channel" button that posts a fresh copy;
+- the alert buttons (claim, done, let go, useful, not relevant, snooze, mute topic):
+  acknowledged at once, then bot/slack/actions.py stores the click and re-renders the alert
+  for everyone;
+- the Home tab, published on `app_home_opened` (bot/slack/home.py);
+- a middleware that acknowledges, without acting again, a click or event Slack delivers twice;
 - one global error handler, so a Slack user sees a short explanation, never a traceback.
 `socket_mode_handler` connects it over Socket Mode (started by `inhaker run` when
 `SLACK_APP_TOKEN` is set); `wsgi_app` serves it over HTTP at /slack/events with Slack's signature

@@ -1,8 +1,9 @@
-"""Block Kit rendering for Inhaker's Slack messages: alerts, the `/trends` answer, claim notes.
+"""Block Kit rendering for Inhaker's Slack messages: alerts, the trends list, digests.
 
-What it does: turns an `Alert` (a rising trend or an open call) into Block Kit blocks plus the
-plain notification fallback text, renders the list of rising trends for `/trends`, and rewrites
-an alert's blocks after someone clicks "I'll take it" or "Dismiss". Everything a person wrote
+What it does: turns an `Alert` (a rising trend, an open call, a listed trend or a digest) into
+Block Kit blocks plus the plain notification fallback text, with the buttons and status lines
+its `AlertState` calls for (who took it, votes, snooze, mute) and who should pick it up
+(`Handoff`), and renders the list of rising trends for `/inhaker trends`. Everything a person wrote
 (post text, authors, titles, source labels) is escaped for Slack mrkdwn (`&`, `<`, `>`), so a
 post can never ping `@channel` or inject a link. Every block stays inside Slack's Block Kit
 limits (50 blocks, 3000-char sections, 150-char headers, 75-char button labels, ...); long text is
