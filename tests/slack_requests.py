@@ -73,20 +73,9 @@ def slash_command(
     )
 
 
-def button_click(
-    action_id: str,
-    value: str,
-    *,
-    channel: str,
-    ts: str,
-    blocks: list[dict[str, Any]],
-    user: str = "U0USER1",
-    response_url: str = "http://127.0.0.1:9/hooks/unused",
-    action_ts: str | None = None,
-    is_ephemeral: bool = False,
-) -> str:
-    """The form body of a click on a button (`action_id`, `value`) in the message `ts`."""
-    return urlencode({"payload": json.dumps(click_payload(**locals()))})
+def button_click(action_id: str, value: str, **details: Any) -> str:
+    """The form body of a click on a button (`action_id`, `value`); `details` as click_payload."""
+    return urlencode({"payload": json.dumps(click_payload(action_id, value, **details))})
 
 
 def click_payload(

@@ -30,7 +30,7 @@ from bot.sources.base import SourceState
 from bot.store import Store
 from detectors.records import Trend
 from tests.fake_slack import FakeSlack
-from tests.samples import SLACK_TEST_CONFIG, rising_twelftal
+from tests.samples import SLACK_TEST_CONFIG, rising_twelftal, store_trend_alert
 from tests.slack_requests import SIGNING_SECRET, button_click, post_signed, slash_command
 
 NOW = datetime.now(UTC)
@@ -144,16 +144,7 @@ def _posted_alert(fake_slack: FakeSlack) -> tuple[str, str, list[dict[str, Any]]
 def test_buttons_store_feedback_and_show_who_for_everyone(
     app_url: str, store: Store, fake_slack: FakeSlack, action_id: str, action: str, shown: str
 ) -> None:
-    store.add_alert(
-        alert_id="trend:twelftal:20140613T1940Z",
-        kind="trend",
-        key="trend:twelftal",
-        title="#twelftal",
-        terms=("twelftal",),
-        payload={"trend": trend_to_dict(a_trend())},
-        channel="#inhaker",
-        now=NOW,
-    )
+    store_trend_alert(store, a_trend(), "trend:twelftal:20140613T1940Z", NOW)
     channel, ts, blocks = _posted_alert(fake_slack)
     body = button_click(
         action_id, "trend:twelftal:20140613T1940Z", channel=channel, ts=ts, blocks=blocks

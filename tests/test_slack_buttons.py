@@ -19,12 +19,12 @@ import pytest
 
 from bot.delivery import deliver_outbox
 from bot.notify.slack import SlackNotifier
-from bot.serialize import opportunity_to_dict, trend_to_dict
+from bot.serialize import trend_to_dict
 from bot.slack.app import build_app
 from bot.store import Store
 from detectors.records import Opportunity
 from tests.fake_slack import FakeSlack, validate_blocks
-from tests.samples import SLACK_TEST_CONFIG, rising_twelftal
+from tests.samples import SLACK_TEST_CONFIG, rising_twelftal, store_call_alert, store_trend_alert
 from tests.slack_requests import SIGNING_SECRET, button_click, post_signed, serving, wait_for
 
 NOW = datetime(2026, 11, 27, 14, 0, tzinfo=UTC)
@@ -69,18 +69,7 @@ def url(
 
 def send_trend(store: Store, notifier: SlackNotifier) -> None:
     trend = replace(rising_twelftal(NOW), stage="rising")
-    store.add_alert(
-        alert_id=TREND_ID,
-        kind="trend",
-        key=trend.key,
-        title=trend.title,
-        terms=trend.terms,
-        payload={"trend": trend_to_dict(trend)},
-        channel="#inhaker",
-        now=NOW,
-        count=trend.count,
-        score=trend.score,
-    )
+    store_trend_alert(store, trend, TREND_ID, NOW)
     deliver_outbox(store, notifier, store.posts_by_uids, {}, NOW)
 
 
@@ -96,17 +85,7 @@ def send_call(store: Store, notifier: SlackNotifier) -> None:
         asker="Emerce",
         text="Is jouw werkplek uniek? Mail redactie@emerce.example",
     )
-    store.add_alert(
-        alert_id=CALL_ID,
-        kind="opportunity",
-        key=CALL_ID,
-        title=opp.text,
-        terms=(),
-        payload={"opportunity": opportunity_to_dict(opp)},
-        channel="#inhaker",
-        now=NOW,
-        score=opp.score,
-    )
+    store_call_alert(store, opp, NOW)
     deliver_outbox(store, notifier, store.posts_by_uids, {}, NOW)
 
 

@@ -17,13 +17,13 @@ from typing import Any
 import pytest
 
 from bot.config import Config, SourceConfig
-from bot.serialize import opportunity_to_dict, trend_to_dict
+from bot.serialize import trend_to_dict
 from bot.slack.app import build_app
 from bot.slack.blocks import SHARE_ACTION_ID
 from bot.store import Store
 from detectors.records import Opportunity, Post, Trend
 from tests.fake_slack import FakeSlack, validate_blocks
-from tests.samples import rising_twelftal
+from tests.samples import rising_twelftal, store_call_alert, store_trend_alert
 from tests.slack_requests import (
     SIGNING_SECRET,
     app_home_opened,
@@ -127,17 +127,7 @@ def open_call(key: str, deadline: str | None, asker: str = "Emerce") -> Opportun
 
 
 def add_call(store: Store, opp: Opportunity, *, at: datetime = NOW) -> None:
-    store.add_alert(
-        alert_id=opp.key,
-        kind="opportunity",
-        key=opp.key,
-        title=opp.text[:80],
-        terms=(),
-        payload={"opportunity": opportunity_to_dict(opp)},
-        channel="#inhaker",
-        now=at,
-        score=opp.score,
-    )
+    store_call_alert(store, opp, at)
 
 
 @pytest.fixture
@@ -208,16 +198,7 @@ def test_trends_narrowed_by_term_source_or_language(
 
 def test_trends_in_a_time_window_lists_alerted_trends(url: str, store: Store) -> None:
     old = replace(twelftal(), key="trend:oranje", title="oranje", terms=("oranje",))
-    store.add_alert(
-        alert_id="trend:oranje:x",
-        kind="trend",
-        key="trend:oranje",
-        title="oranje",
-        terms=("oranje",),
-        payload={"trend": trend_to_dict(old)},
-        channel="#inhaker",
-        now=NOW - timedelta(hours=3),
-    )
+    store_trend_alert(store, old, "trend:oranje:x", NOW - timedelta(hours=3))
     assert "oranje" in shown(ask(url, "trends 6h"))
     assert "oranje" not in shown(ask(url, "trends 2h"))
     assert "oranje" not in shown(ask(url, "trends"))  # not rising now
@@ -266,16 +247,7 @@ def test_no_open_calls_says_so(url: str) -> None:
 def test_why_explains_counts_baseline_sources_lifecycle_and_top_posts(
     url: str, store: Store
 ) -> None:
-    store.add_alert(
-        alert_id="trend:twelftal:1",
-        kind="trend",
-        key="trend:twelftal",
-        title="#twelftal",
-        terms=("twelftal",),
-        payload={"trend": trend_to_dict(twelftal())},
-        channel="#inhaker",
-        now=NOW - timedelta(minutes=20),
-    )
+    store_trend_alert(store, twelftal(), "trend:twelftal:1", NOW - timedelta(minutes=20))
     store.add_feedback("trend:twelftal:1", "U0ANNA", "useful", NOW)
     answer = ask(url, "why #twelftal")
     text = shown(answer)
@@ -495,16 +467,7 @@ def test_leaderboard_counts_claims_and_follow_through_for_the_month(url: str, st
 def test_why_shows_the_effect_of_the_teams_feedback(url: str, store: Store) -> None:
     for n in range(2):
         alert_id = f"trend:twelftal:{n}"
-        store.add_alert(
-            alert_id=alert_id,
-            kind="trend",
-            key="trend:twelftal",
-            title="#twelftal",
-            terms=("twelftal",),
-            payload={"trend": trend_to_dict(twelftal())},
-            channel="#inhaker",
-            now=NOW - timedelta(days=3 + n),
-        )
+        store_trend_alert(store, twelftal(), alert_id, NOW - timedelta(days=3 + n))
         store.add_feedback(alert_id, f"U0FAN{n}", "useful", NOW - timedelta(days=2))
     text = shown(ask(url, "why twelftal"))
     assert "team feedback: ranked ×" in text

@@ -34,7 +34,7 @@ from bot.store import Store
 from detectors.records import Trend
 from tests.fake_slack import FakeSlack
 from tests.fake_socket_mode import DEFAULT_APP_TOKEN, FakeSocketMode, payload_from_form
-from tests.samples import SLACK_TEST_CONFIG, rising_twelftal
+from tests.samples import SLACK_TEST_CONFIG, rising_twelftal, store_trend_alert
 from tests.slack_requests import app_home_opened, button_click, slash_command
 
 NOW = datetime.now(UTC)
@@ -129,16 +129,7 @@ def test_button_click_stores_feedback_and_edits_the_alert(
 ) -> None:
     alert = Alert(id=ALERT_ID, kind="trend", channel="#inhaker", created_at=NOW, trend=a_trend())
     blocks = alert_blocks(alert)
-    store.add_alert(
-        alert_id=ALERT_ID,
-        kind="trend",
-        key="trend:twelftal",
-        title="#twelftal",
-        terms=("twelftal",),
-        payload={"trend": trend_to_dict(a_trend())},
-        channel="#inhaker",
-        now=NOW,
-    )
+    store_trend_alert(store, a_trend(), ALERT_ID, NOW)
     web = WebClient(token=fake_slack.token, base_url=fake_slack.base_url)
     posted = web.chat_postMessage(channel="#inhaker", text="alert", blocks=blocks)
     channel, ts = posted["channel"], posted["ts"]
@@ -308,16 +299,7 @@ def test_a_redelivered_click_envelope_is_acknowledged_but_not_repeated(
     handler: SocketModeHandler, socket_mode: FakeSocketMode, fake_slack: FakeSlack, store: Store
 ) -> None:
     """Slack redelivers an envelope whose ack it did not get (retry_attempt > 0): same click."""
-    store.add_alert(
-        alert_id=ALERT_ID,
-        kind="trend",
-        key="trend:twelftal",
-        title="#twelftal",
-        terms=("twelftal",),
-        payload={"trend": trend_to_dict(a_trend())},
-        channel="#inhaker",
-        now=NOW,
-    )
+    store_trend_alert(store, a_trend(), ALERT_ID, NOW)
     socket_mode.wait_for_connections(1)
     click = payload_from_form(
         button_click(
