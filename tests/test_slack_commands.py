@@ -480,3 +480,15 @@ def test_app_home_shows_the_persons_standing(url: str, store: Store, fake_slack:
     post_signed_json(url, app_home_opened(user="U0ANNA", event_id="Ev0STAND"))
     views = wait_for(lambda: fake_slack.views)
     assert "Your standing in November 2026" in json.dumps(views["U0ANNA"], ensure_ascii=False)
+
+
+def test_a_broken_store_gets_a_sentence_not_a_traceback(url: str, store: Store) -> None:
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql("DROP TABLE current_trends")
+    response = post_signed(url, slash_command("/inhaker", "trends"))
+    assert response.status_code == 200
+    answer = response.json()
+    assert answer["response_type"] == "ephemeral"
+    assert answer["text"].startswith("Sorry, that did not work: Inhaker hit an internal error.")
+    assert "Traceback" not in response.text
+    assert "current_trends" not in response.text

@@ -57,6 +57,10 @@ Clock = Callable[[], datetime]
 # A command's answer is given in the acknowledgement when it is ready within this many seconds
 # (Slack wants the acknowledgement within 3); a slower one follows through the response_url.
 ANSWER_BUDGET_SECONDS = 2.0
+INTERNAL_ERROR = (
+    "Sorry, that did not work: Inhaker hit an internal error. Try again in a minute; if it "
+    "keeps failing, ask whoever runs Inhaker to check its logs."
+)
 
 
 def _utcnow() -> datetime:
@@ -167,13 +171,23 @@ def build_app(
             result = future.result(timeout=answer_budget)
         except FutureTimeout:
             ack(text="⏳ Working on it…", response_type="ephemeral")
-            result = future.result()
+            try:
+                result = future.result()
+            except Exception:
+                log.exception("slack: /inhaker %s failed", text[:100])
+                respond(text=INTERNAL_ERROR, response_type="ephemeral", replace_original=True)
+                return
             respond(
                 text=result.text,
                 blocks=_with_share_button(result, text),
                 response_type="ephemeral",
                 replace_original=True,
             )
+            return
+        except Exception:
+            # The store is locked or broken: the person gets a sentence, the log the cause.
+            log.exception("slack: /inhaker %s failed", text[:100])
+            ack(text=INTERNAL_ERROR, response_type="ephemeral")
             return
         ack(text=result.text, blocks=_with_share_button(result, text), response_type="ephemeral")
 
@@ -265,9 +279,7 @@ def build_app(
         try:
             if body.get("response_url"):
                 respond(
-                    text="Sorry, that did not work: Inhaker hit an internal error. "
-                    "Try again in a minute; if it keeps failing, ask whoever runs Inhaker "
-                    "to check its logs.",
+                    text=INTERNAL_ERROR,
                     response_type="ephemeral",
                     replace_original=False,
                 )
