@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import csv
 import html
+import json
 import platform
 import random
 import statistics
@@ -332,6 +333,33 @@ def audit(model: OpportunityModel, corpus: Path, limit: int) -> str:
     )
 
 
+DEMO_STREAM = REPO / "bot" / "demo" / "demo_stream.jsonl"
+# The open calls written into the bundled demo day (bot/demo): Emerce's workplace call, a
+# #journorequest and a podcast looking for guests. Every other post there is timeline chatter.
+DEMO_CALLS = frozenset({"d-000448", "d-000855", "d-001231"})
+
+
+def demo_audit(model: OpportunityModel) -> str:
+    """The bundled demo day: a Dutch marketing team's timeline, the chatter the product's users
+    see all day, with three calls in it. What `inhaker demo` would alert."""
+    posts = [json.loads(line) for line in DEMO_STREAM.read_text(encoding="utf-8").splitlines()]
+    candidates = [
+        Candidate(p["text"], datetime.fromisoformat(p["created_at"].replace("Z", "+00:00")))
+        for p in posts
+    ]
+    verdicts = classify_posts(model, candidates, threshold=THRESHOLD)
+    flagged = [(v.score, p) for v, p in zip(verdicts, posts, strict=True) if v.opportunity]
+    found = sum(1 for _, p in flagged if p["id"] in DEMO_CALLS)
+    false = sorted((s, p["text"]) for s, p in flagged if p["id"] not in DEMO_CALLS)[::-1]
+    sample = "\n".join(f"- {s:.2f}: {' '.join(t.split())[:140]}" for s, t in false[:AUDIT_SAMPLE])
+    return (
+        f"Demo-day audit ({len(posts):,} posts of the bundled demo stream, {len(DEMO_CALLS)} of "
+        f"them calls): v2 finds {found} of {len(DEMO_CALLS)} calls and flags {len(false)} other "
+        f"posts ({len(false) / len(posts) * 10_000:.1f} per 10,000)"
+        + (f"; the highest-scoring:\n\n{sample}\n" if false else ".\n")
+    )
+
+
 def _timed(model: OpportunityModel, candidates: list[Candidate]) -> tuple[list[float], int]:
     classify_posts(model, candidates[:200], threshold=THRESHOLD)  # warm caches
     runs = []
@@ -434,6 +462,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(cross_validated(rows))
     print(extraction(rows))
     print(audit(model, args.corpus, args.audit))
+    print(demo_audit(model))
     print(thresholds(model, test))
     print(speed(model, rows, args.corpus))
     return 0
