@@ -95,6 +95,7 @@ class RouteModel(_Strict):
     terms: list[Annotated[str, Field(min_length=1)]] = []
     sources: list[Annotated[str, Field(min_length=1)]] = []
     langs: list[Annotated[str, Field(min_length=2)]] = []
+    watched: bool | None = None
     min_score: Annotated[float, Field(ge=0.0)] = 0.0
 
 
@@ -326,8 +327,10 @@ class Route:
     """feeds.yaml `slack.routes[]`: alerts matching every condition given go to `channel`.
 
     Empty conditions match everything. `sources` holds source ids or kinds; `terms` match an
-    alert's terms (a trend's terms, a call's topic and watch terms); `min_score` is compared with
-    the alert's own score (a trend's significance, a call's probability).
+    alert's terms (a trend's terms, a call's topic and watch terms); `watched` true takes only
+    alerts on the watch list (any watch term, feeds.yaml's or Slack's), false only the others;
+    `min_score` is compared with the alert's own score (a trend's significance, a call's
+    probability).
     """
 
     channel: str
@@ -336,6 +339,7 @@ class Route:
     sources: tuple[str, ...] = ()
     langs: tuple[str, ...] = ()
     min_score: float = 0.0
+    watched: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -445,6 +449,7 @@ def _to_config(model: ConfigModel, path: str) -> Config:
                     sources=tuple(r.sources),
                     langs=tuple(r.langs),
                     min_score=r.min_score,
+                    watched=r.watched,
                 )
                 for r in model.slack.routes
             ),

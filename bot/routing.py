@@ -137,9 +137,12 @@ def route_matches(
     kinds: Sequence[str],
     langs: Sequence[str],
     score: float,
+    watched: bool = False,
 ) -> bool:
     """Whether every condition the route gives holds for the alert (an empty one always does)."""
     if route.kinds and kind not in route.kinds:
+        return False
+    if route.watched is not None and route.watched != watched:
         return False
     if route.terms and not {normalize_term(t) for t in route.terms} & terms:
         return False
@@ -157,6 +160,8 @@ def route_channel(
     sources: Iterable[str],
     langs: Iterable[str],
     score: float,
+    *,
+    watched: bool = False,
 ) -> str:
     """The channel for an alert: the first matching route's, else `slack.channel`.
 
@@ -177,6 +182,7 @@ def route_channel(
             kinds=kinds,
             langs=lang_list,
             score=score,
+            watched=watched,
         ):
             return route.channel
     return config.slack_channel
@@ -467,7 +473,9 @@ def place_trend(config: Config, trend: Trend, now: datetime) -> Placement:
     terms = (*trend.terms, *trend.watched)
     langs = source_langs(config, trend.sources)
     return Placement(
-        channel=route_channel(config, "trend", terms, trend.sources, langs, trend.score),
+        channel=route_channel(
+            config, "trend", terms, trend.sources, langs, trend.score, watched=bool(trend.watched)
+        ),
         handoff=handoff_for(config, "trend", terms, trend.sources, text=trend.title),
         held=hold_trend(config, trend.score, now),
     )
@@ -479,7 +487,9 @@ def place_call(config: Config, call: Opportunity, now: datetime) -> Placement:
     text = " ".join(part for part in (call.title, call.topic, call.text) if part)
     langs = source_langs(config, sources)
     return Placement(
-        channel=route_channel(config, "opportunity", terms, sources, langs, call.score),
+        channel=route_channel(
+            config, "opportunity", terms, sources, langs, call.score, watched=bool(call.watched)
+        ),
         handoff=handoff_for(config, "opportunity", terms, sources, call.category, text),
         held=in_quiet_hours(config, now) and not urgent_call(config, call.deadline, now),
     )
@@ -492,7 +502,7 @@ def place_listed(config: Config, signal: ExternalTrend, watched: str, now: datet
     score = signal.traffic or 0.0
     langs = source_langs(config, sources)
     return Placement(
-        channel=route_channel(config, "listed", terms, sources, langs, score),
+        channel=route_channel(config, "listed", terms, sources, langs, score, watched=True),
         handoff=handoff_for(config, "listed", terms, sources, text=signal.title),
         held=in_quiet_hours(config, now),
     )

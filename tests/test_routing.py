@@ -231,6 +231,33 @@ slack:
     assert route_channel(config, "trend", ("x",), ("x",), (), 9.0) == "#inhaker"
 
 
+def test_a_watch_list_route_takes_every_watched_alert_and_only_those(
+    store: Store, notifier: SlackNotifier, fake_slack: FakeSlack
+) -> None:
+    config = config_from(
+        SOURCES,
+        """
+slack:
+  channel: "#inhaker"
+  routes:
+    - channel: "#watch"
+      watched: true
+    - channel: "#overig"
+      watched: false
+      kinds: [trend]
+""",
+    )
+    policy = AlertPolicy(config, store)
+    policy.consider_trends(
+        [make_trend("werkplek", watched=("werkplek",)), make_trend("regen", score=9.5)], EVENING
+    )
+    policy.consider_opportunity(make_call(topic="marketing congres"), EVENING, EVENING)
+    deliver(store, notifier, config, EVENING)
+    assert headers(fake_slack, "#watch") == ["📈 Rising: #werkplek"]
+    assert headers(fake_slack, "#overig") == ["📈 Rising: #regen"]
+    assert headers(fake_slack, "#inhaker") == ["🎯 Open call: Emerce"]  # not watched, not a trend
+
+
 def test_a_route_naming_an_unknown_source_fails_inhaker_check_with_its_line(
     tmp_path: Path,
 ) -> None:
