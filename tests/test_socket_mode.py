@@ -317,3 +317,68 @@ def test_a_redelivered_click_envelope_is_acknowledged_but_not_repeated(
     while time.monotonic() < deadline and len(store.feedback_for(ALERT_ID)) < 2:
         time.sleep(0.02)
     assert [a for _, a, _ in store.feedback_for(ALERT_ID)] == ["useful"]
+
+
+SUBCOMMANDS = [
+    ("trends", "Rising now"),
+    ("calls", "Open calls"),
+    ("why #twelftal", "Why #twelftal fired"),
+    ("watch add werkplek", "Watching `werkplek`"),
+    ("watch list", "Watch terms"),
+    ("mute voetbal for 1h", "Muted `voetbal`"),
+    ("mutes", "`voetbal` until"),
+    ("unmute voetbal", "no longer muted"),
+    ("sources", "Sources"),
+    ("leaderboard", "Leaderboard"),
+    ("digest", "A preview."),
+    ("help", "/inhaker trends"),
+    ("nonsense", "I don't know `nonsense`"),
+]
+
+
+def test_every_subcommand_is_answered_over_socket_mode(
+    handler: SocketModeHandler, socket_mode: FakeSocketMode, store: Store
+) -> None:
+    store.replace_current_trends([trend_to_dict(a_trend())], NOW)
+    socket_mode.wait_for_connections(1)
+    for text, expected in SUBCOMMANDS:
+        answer = socket_mode.request(
+            "slash_commands", payload_from_form(slash_command("/inhaker", text))
+        )
+        assert answer.get("response_type") == "ephemeral", text
+        assert expected in json.dumps(answer, ensure_ascii=False), (text, answer)
+
+
+@pytest.mark.parametrize(
+    ("action_id", "stored"),
+    [
+        ("inhaker_claim", ["claim"]),
+        ("inhaker_useful", ["useful"]),
+        ("inhaker_not_relevant", ["not_relevant"]),
+        ("inhaker_snooze", ["snooze"]),
+        ("inhaker_mute", ["mute"]),
+    ],
+)
+def test_every_alert_button_works_over_socket_mode(
+    handler: SocketModeHandler,
+    socket_mode: FakeSocketMode,
+    fake_slack: FakeSlack,
+    store: Store,
+    action_id: str,
+    stored: list[str],
+) -> None:
+    store_trend_alert(store, a_trend(), ALERT_ID, NOW)
+    web = WebClient(token=fake_slack.token, base_url=fake_slack.base_url)
+    posted = web.chat_postMessage(channel="#inhaker", text="alert", blocks=[])
+    socket_mode.wait_for_connections(1)
+    click = payload_from_form(
+        button_click(action_id, ALERT_ID, channel=posted["channel"], ts=posted["ts"], blocks=[])
+    )
+    assert socket_mode.request("interactive", click) == {}  # a bare ack at once
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and not fake_slack.calls_to("chat.update"):
+        time.sleep(0.02)
+    assert [a for _, a, _ in store.feedback_for(ALERT_ID)] == stored
+    message = fake_slack.message(posted["channel"], posted["ts"])
+    assert message is not None
+    assert message["history"], "the message was not re-rendered"
