@@ -54,6 +54,7 @@ POLL_WORKERS = 16
 # A stream that stayed up this long was healthy: if it ends, restart it at once.
 STREAM_HEALTHY_SECONDS = 60.0
 STREAM_MAX_PAUSE_SECONDS = 300.0
+REQUEST_MEMORY = timedelta(days=1)
 
 
 def utcnow() -> datetime:
@@ -173,9 +174,12 @@ class Runner:
         return result
 
     def prune(self) -> None:
-        removed = self.store.prune_posts(self.clock() - self.config.retention)
+        now = self.clock()
+        removed = self.store.prune_posts(now - self.config.retention)
         if removed:
             log.info("pruned %d posts older than the retention window", removed)
+        # Slack redelivers a request within minutes; a day of keys is plenty to recognise one.
+        self.store.forget_requests(now - REQUEST_MEMORY)
 
     def checkpoint(self) -> None:
         """Save the detector's tables, so a restart continues instead of relearning."""

@@ -150,3 +150,13 @@ def test_a_known_post_gets_its_engagement_refreshed_not_duplicated(tmp_path: Pat
     assert stored.reach == 120.0
     assert stored.tags == ("hn:top", "velocity:high")
     assert stored.text == "Open data"
+
+
+def test_a_slack_request_key_is_new_once_and_forgotten_after_a_day(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'inhaker.db'}")
+    t0 = datetime(2026, 11, 27, 14, 0, tzinfo=UTC)
+    assert store.first_time("action:U1:inhaker_claim:1.1", t0)
+    assert not store.first_time("action:U1:inhaker_claim:1.1", t0 + timedelta(seconds=3))
+    assert store.forget_requests(t0 - timedelta(hours=1)) == 0  # too young to forget
+    assert store.forget_requests(t0 + timedelta(days=1, seconds=1)) == 1
+    assert store.first_time("action:U1:inhaker_claim:1.1", t0 + timedelta(days=2))
