@@ -65,6 +65,7 @@ class Decision:
     trend: Trend | None = None
     opportunity: Opportunity | None = None
     listed: ExternalTrend | None = None
+    held: bool = False  # waits for the digest (quiet hours) instead of going out now
 
 
 def _minute_stamp(now: datetime) -> str:
@@ -121,7 +122,7 @@ class AlertPolicy:
                 status=placed.status,
             ):
                 new_alerts += 1
-                decisions.append(Decision(alert_id, "trend", False, trend=trend))
+                decisions.append(Decision(alert_id, "trend", False, trend=trend, held=placed.held))
                 # Later trends in this tick that share a term are the same story.
                 active.append(ActiveTopic(alert_id, trend.terms, trend.count, now, trend.key))
         return decisions
@@ -214,7 +215,9 @@ class AlertPolicy:
         )
         if not added:
             return None
-        return Decision(opportunity.key, "opportunity", False, opportunity=opportunity)
+        return Decision(
+            opportunity.key, "opportunity", False, opportunity=opportunity, held=placed.held
+        )
 
     def consider_listed(
         self, signal: ExternalTrend, watched: str, now: datetime
@@ -251,7 +254,9 @@ class AlertPolicy:
             score=signal.traffic or 0.0,
             status=placed.status,
         )
-        return Decision(alert_id, "listed", False, listed=signal) if added else None
+        if not added:
+            return None
+        return Decision(alert_id, "listed", False, listed=signal, held=placed.held)
 
 
 PostLookup = Callable[[Sequence[str]], list[Post]]

@@ -167,7 +167,17 @@ class Runner:
     def tick(self) -> TickResult:
         now = self.clock()
         result = self.engine.tick(now)
+        quiet = self.config.slack.quiet_hours
         for decision in result.decisions:
+            if decision.held and quiet is not None:
+                log.info(
+                    "alert held for the digest (quiet hours %s-%s %s): %s",
+                    quiet.start,
+                    quiet.end,
+                    self.config.slack.timezone,
+                    decision.alert_id,
+                )
+                continue
             log.info(
                 "alert %s: %s", "updated" if decision.is_update else "queued", decision.alert_id
             )

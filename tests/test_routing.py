@@ -387,9 +387,14 @@ def test_quiet_hours_hold_ordinary_alerts_and_let_urgent_ones_through(
     config = config_from(SOURCES, QUIET)
     assert in_quiet_hours(config, NIGHT)  # 23:30 in Amsterdam
     policy = AlertPolicy(config, store)
-    policy.consider_trends(
+    decisions = policy.consider_trends(
         [make_trend("twelftal", score=12.0), make_trend("stroomstoring", score=25.0)], NIGHT
     )
+    # What `inhaker run` logs: which alerts wait for the digest.
+    assert {d.alert_id: d.held for d in decisions} == {
+        "trend:stroomstoring:20261129T2230Z": False,
+        "trend:twelftal:20261129T2230Z": True,
+    }
     # Deadline today (local date 2026-11-29): goes at once. Next month: waits.
     policy.consider_opportunity(make_call("today", deadline="2026-11-29"), NIGHT, NIGHT)
     policy.consider_opportunity(make_call("later", deadline="2026-12-20"), NIGHT, NIGHT)
