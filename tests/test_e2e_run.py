@@ -534,3 +534,69 @@ team:
     assert "LinkedIn" in text
     assert "<@U0SAM>" not in text  # not his topic, not his platform
     assert "On your watch list: verpakkingen" in text
+
+
+def test_quiet_hours_hold_a_call_for_the_digest_end_to_end(
+    tmp_path: Path, feed_server: FeedServer, fake_slack: FakeSlack
+) -> None:
+    """`inhaker run --once` during quiet hours posts nothing and says why; `inhaker digest`
+    then posts one summary with the held call in it, and the call never goes out on its own."""
+    now = datetime.now(UTC)
+    feeds: dict[str, list[Item]] = {"emerce": backlog("emerce", now)}
+
+    def publish() -> None:
+        items = feeds["emerce"]
+        feed_server.serve("/emerce.xml", rss("emerce", items), etag=f'"e-{len(items)}"')
+
+    publish()
+    # Quiet from an hour ago to an hour from now, in UTC: whatever the time the test runs.
+    start, end = (now - timedelta(hours=1)), (now + timedelta(hours=1))
+    config = tmp_path / "feeds.yaml"
+    config.write_text(
+        f"""sources:
+  - id: emerce
+    name: Emerce
+    kind: rss
+    url: {feed_server.url("/emerce.xml")}
+slack:
+  channel: "#inhaker"
+  timezone: UTC
+  quiet_hours: {{start: "{start:%H:%M}", end: "{end:%H:%M}"}}
+  digest: {{times: ["{end:%H:%M}"], channel: "#digest"}}
+""",
+        encoding="utf-8",
+    )
+    run_once(tmp_path, config, fake_slack)
+    feeds["emerce"].append(
+        (
+            "emerce-verpakking",
+            "Emerce",
+            "Oproep: Emerce zoekt webwinkels met slimme, duurzame verpakkingen voor een special. "
+            "Mail je case vóór 1 maart naar redactie@emerce.nl",
+            datetime.now(UTC),
+        )
+    )
+    publish()
+    log = run_once(tmp_path, config, fake_slack)
+    assert fake_slack.messages() == []
+    assert "alert held for the digest" in log
+
+    env = {
+        **os.environ,
+        "SLACK_BOT_TOKEN": fake_slack.token,
+        "SLACK_API_URL": fake_slack.base_url,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'inhaker.db'}",
+    }
+    digest = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "digest", "--config", str(config)],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert digest.returncode == 0, digest.stderr
+    [message] = fake_slack.messages("#digest")
+    assert "Emerce" in json.dumps(message["blocks"], ensure_ascii=False)
+    run_once(tmp_path, config, fake_slack)  # the call was in the digest: never on its own
+    assert fake_slack.messages("#inhaker") == []
