@@ -118,6 +118,7 @@ class SlackModel(_Strict):
     quiet_hours: QuietHoursModel | None = None
     digest: DigestModel = DigestModel()
     messages_per_second: Annotated[float, Field(gt=0.0, le=10.0)] = 1.0
+    ops_channel: Channel | None = None
 
 
 class TeamMemberModel(_Strict):
@@ -204,6 +205,7 @@ class ConfigModel(_Strict):
     store: StoreModel = StoreModel()
     team: list[TeamMemberModel] = []
     feedback: FeedbackModel = FeedbackModel()
+    allow_private_hosts: list[Annotated[str, Field(min_length=1)]] = []
 
 
 # ---------------------------------------------------------------------------------------------
@@ -372,6 +374,7 @@ class SlackConfig:
     quiet_hours: QuietHours | None = None
     digest: DigestConfig = field(default_factory=DigestConfig)
     messages_per_second: float = 1.0
+    ops_channel: str | None = None  # where Inhaker reports its own problems (a bad feeds.yaml edit)
 
 
 @dataclass(frozen=True, slots=True)
@@ -402,6 +405,9 @@ class Config:
     slack: SlackConfig = field(default_factory=SlackConfig)
     team: tuple[TeamMember, ...] = ()
     feedback: FeedbackConfig = field(default_factory=FeedbackConfig)
+    # Hosts (names or IP addresses) that sources may reach although they are loopback, private,
+    # link-local or metadata addresses (bot/netguard.py); tests and local setups need 127.0.0.1.
+    allow_private_hosts: tuple[str, ...] = ()
     detection: DetectionConfig = field(default_factory=DetectionConfig)
     opportunities: OpportunitiesConfig = field(default_factory=OpportunitiesConfig)
     profile: ProfileConfig = field(default_factory=ProfileConfig)
@@ -464,6 +470,7 @@ def _to_config(model: ConfigModel, path: str) -> Config:
                 top=model.slack.digest.top,
             ),
             messages_per_second=model.slack.messages_per_second,
+            ops_channel=model.slack.ops_channel,
         ),
         team=tuple(
             TeamMember(
@@ -475,6 +482,7 @@ def _to_config(model: ConfigModel, path: str) -> Config:
             for m in model.team
         ),
         feedback=FeedbackConfig(**model.feedback.model_dump()),
+        allow_private_hosts=tuple(h.strip().lower() for h in model.allow_private_hosts),
         detection=DetectionConfig(**model.detection.model_dump()),
         opportunities=OpportunitiesConfig(
             **{
