@@ -21,7 +21,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
@@ -61,7 +61,7 @@ def _setup_logging(verbose: bool, command: str) -> None:
         stream=sys.stderr,
     )
     # Per-request lines from the HTTP and Slack clients drown the useful ones.
-    for noisy in ("httpx", "httpcore", "apscheduler.executors", "slack_sdk", "slack_bolt"):
+    for noisy in ("httpx", "httpcore", "apscheduler", "slack_sdk", "slack_bolt"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
@@ -138,8 +138,9 @@ def _dry_run_copy(url: str, workdir: str) -> str:
     return f"sqlite:///{target}"
 
 
-def _slack_app(store: Store, config: Config) -> Any:
-    """The Bolt app, or a one-line error when Slack refuses the bot token."""
+def _slack_app(store: Store, config: Config | Callable[[], Config]) -> Any:
+    """The Bolt app, or a one-line error when Slack refuses the bot token. `config` may be a
+    function returning the configuration in use (the worker's, which a reload replaces)."""
     from slack_bolt.error import BoltError
 
     from bot.slack.app import build_app
@@ -225,7 +226,9 @@ def _run_forever(runner: Any, store: Store, config: Config, *, dry_run: bool) ->
 
         from bot.slack.app import socket_mode_handler
 
-        app = _slack_app(store, config)
+        # The worker's configuration, read at each request: a reloaded feeds.yaml shows at once
+        # (`/inhaker sources` lists a source added while running).
+        app = _slack_app(store, lambda: runner.config)
         try:
             socket_handler = socket_mode_handler(app)
             socket_handler.connect()
@@ -239,7 +242,10 @@ def _run_forever(runner: Any, store: Store, config: Config, *, dry_run: bool) ->
         else:
             # slack_sdk keeps retrying in the background; commands work once it gets through.
             log.warning("Slack Socket Mode not connected yet; retrying in the background")
-    runner.start()
+    from bot.reload import RELOAD_SECONDS
+
+    # feeds.yaml edits apply while running (bot/reload.py); a broken edit is reported instead.
+    runner.start(reload_seconds=RELOAD_SECONDS)
     print(
         f"inhaker running: {len(runner.sources)} sources; Ctrl-C stops", file=sys.stderr, flush=True
     )

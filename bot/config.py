@@ -709,7 +709,7 @@ def parse_config(text: str, file: str = "feeds.yaml") -> Config:
     kinds = {
         entry.get("kind")
         for entry in (raw_sources if isinstance(raw_sources, list) else [])
-        if isinstance(entry, dict)
+        if isinstance(entry, dict) and isinstance(entry.get("kind"), str)
     }
     raw_slack = data.get("slack")
     raw_routes = raw_slack.get("routes") if isinstance(raw_slack, dict) else None

@@ -6,7 +6,10 @@ posts the due thread replies (a topic reaching a new stage, a snooze reminder) u
 alerts' messages. A `ChannelPacer`, kept for the life of the process, holds each channel under
 Slack's rate (`slack.messages_per_second`) and for Slack's Retry-After while the other channels
 go on. A failure leaves the row queued, so an outage delays alerts but never loses one, and a
-sent row is never sent again (see deliver_outbox for the one duplicate window left).
+sent row is never sent again. A post is recorded as started before it is made; when its outcome
+never arrives (the process died, the answer timed out or was a 5xx), the next attempt first asks
+the notifier whether the first one reached Slack after all (`FindsPosted`: Slack message
+metadata), so a crash or a lost answer never doubles a message.
 
 What it does not do: decide what to send (bot/alerts.py `AlertPolicy`), render messages
 (bot/slack/blocks.py through the notifier), or schedule rounds (the Engine's tick does).
@@ -20,10 +23,10 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from bot.alerts import PostLookup, alert_from_row, alert_state
-from bot.notify.base import Notifier, NotifierError, make_ref, split_ref
+from bot.notify.base import FindsPosted, Notifier, NotifierError, make_ref, split_ref
 from bot.store import AlertRow, ReplyRow, Store
 from detectors.records import Post
 
@@ -68,10 +71,15 @@ def deliver_outbox(
     - An outage (a 5xx answer, no connection): the round stops; everything stays queued.
 
     Exactly once: a row is marked sent right after Slack accepted it, before the next call, and
-    a sent row never enters the outbox again; a failure never drops a row. The one gap: if the
-    process dies (or the store cannot be written) after Slack accepted a message and before
-    `mark_sent` commits, the next round posts it again — a duplicate, never a loss. Closing that
-    window is the hardening issue's work (issue 7), not this function's.
+    a sent row never enters the outbox again; a failure never drops a row. Before each post (an
+    alert or a thread reply) the store records that it started (`Store.begin_send`), and the
+    record goes with the "sent" mark in one transaction. A record still there on a later round
+    means an earlier attempt's outcome is unknown — the process died between Slack accepting the
+    message and the store saving it, or the answer was lost (a timeout, a 5xx) — so, with a
+    notifier that can look (`FindsPosted`), the channel is searched from that attempt's time
+    (minus `LOOKUP_MARGIN`) first: found, the row is marked sent with that message, not posted
+    again. An answer that says Slack refused the post (a rate limit, a channel problem, a bad
+    message) clears the record. Notifiers that cannot look (the console) post again.
     """
     pacer = pacer or ChannelPacer.for_notifier(notifier)
     with pacer.delivering:
@@ -103,6 +111,28 @@ DEFAULT_RETRY_AFTER = 30.0
 MIN_HOLD = 1.0
 # Alert states whose queued replies can never be threaded under a message, so are dropped.
 _NO_THREAD_STATUSES = frozenset({"failed", "held", "digested"})
+# A look-up for an earlier attempt starts this long before it: our clock and Slack's may differ.
+LOOKUP_MARGIN = timedelta(minutes=10)
+
+
+def _wall_clock() -> datetime:
+    # Slack's ts are wall-clock times, so attempts are recorded in wall-clock time too (a round's
+    # `now` may be a replayed or a test's fixed time).
+    return datetime.now(UTC)
+
+
+def _alert_key(alert_id: str) -> str:
+    return f"alert:{alert_id}"
+
+
+def _reply_key(reply_id: str) -> str:
+    return f"reply:{reply_id}"
+
+
+def _refused(exc: NotifierError) -> bool:
+    """Slack answered and did not post (a rate limit, a channel problem, a bad message); any
+    other failure (no answer, a timeout, a 5xx) may come after the message was posted."""
+    return exc.permanent or exc.rate_limited or exc.channel_only
 
 
 class ChannelPacer:
@@ -331,14 +361,36 @@ def _alert_job(
     tally: _Tally,
 ) -> _Job:
     is_new = row.status == "pending"
+    finder = notifier if isinstance(notifier, FindsPosted) else None
+    key = _alert_key(row.id)
+    posting = _Posting()
 
     def send() -> None:
-        ref = notifier.send(alert_from_row(row, lookup, source_labels))
-        store.mark_sent(row.id, ref=ref, now=now)  # at once: the duplicate window stays tiny
+        alert = alert_from_row(row, lookup, source_labels)
+        posting.now = False
+        if finder is not None:
+            started = store.send_started_at(key)
+            if started is not None:
+                # An earlier attempt's outcome is unknown: it may be in the channel already.
+                found = finder.find_sent(alert, started - LOOKUP_MARGIN)
+                if found is not None:
+                    store.record_sent(row.id, ref=found, now=now, key=key)
+                    tally.sent += 1
+                    _learn_channel(pacer, row.channel, found)
+                    log.info(
+                        "alert %s was already in Slack (an earlier attempt's answer was lost): "
+                        "recorded as sent, not posted again",
+                        row.id,
+                        extra={"alert_id": row.id, "ref": found},
+                    )
+                    return
+            store.begin_send(key, _wall_clock())  # committed before Slack is called
+        posting.now = True
+        ref = notifier.send(alert)
+        # At once, with the attempt record in the same transaction.
+        store.record_sent(row.id, ref=ref, now=now, key=key)
         tally.sent += 1
-        channel_id = split_ref(ref)[0] if ref else None
-        if channel_id:
-            pacer.same_channel(row.channel, channel_id)
+        _learn_channel(pacer, row.channel, ref)
         log.info("alert sent", extra={"alert_id": row.id, "ref": ref})
 
     def edit() -> None:
@@ -354,15 +406,34 @@ def _alert_job(
     def give_up(exc: NotifierError) -> None:
         # This message can never be delivered as it is; the rest still can.
         store.mark_undeliverable(row.id, str(exc), was_update=not is_new)
+        if is_new and finder is not None and posting.now:
+            store.end_send(key)
         log.error("alert %s is undeliverable: %s", row.id, exc)
 
     def retry_later(exc: NotifierError) -> None:
-        # The row stays queued: a later round tries again, in the same order.
+        # The row stays queued: a later round tries again, in the same order. The attempt
+        # record stays too unless Slack's answer to the post says it did not post (then there
+        # is nothing to find); a failed look-up says nothing about an earlier attempt.
         store.mark_failed_attempt(row.id, str(exc))
+        if is_new and finder is not None and posting.now and _refused(exc):
+            store.end_send(key)
         log.warning("alert %s not delivered, will retry: %s", row.id, exc)
 
     channel = row.channel if is_new else (row.slack_channel or row.channel)
     return _Job(channel, order, send if is_new else edit, give_up, retry_later)
+
+
+@dataclass(slots=True)
+class _Posting:
+    """Whether a job's failure came from the post itself (not from the look-up before it)."""
+
+    now: bool = False
+
+
+def _learn_channel(pacer: ChannelPacer, channel: str, ref: str | None) -> None:
+    channel_id = split_ref(ref)[0] if ref else None
+    if channel_id:
+        pacer.same_channel(channel, channel_id)
 
 
 def _no_posts(ids: Sequence[str]) -> list[Post]:
@@ -398,20 +469,52 @@ def _reply_job(
     now: datetime,
     tally: _Tally,
 ) -> _Job:
+    finder = notifier if isinstance(notifier, FindsPosted) else None
+    key = _reply_key(reply.id)
+    posting = _Posting()
+
     def attempt() -> None:
         alert = alert_from_row(row, _no_posts, {})
-        reply_ref = notifier.reply(alert, ref, reply.text, mention=reply.user_id)
-        ts = split_ref(reply_ref)[1] if reply_ref else None
-        store.mark_reply(reply.id, "sent", now=now, ts=ts)
+        reply_ref: str | None
+        posting.now = False
+        if finder is None:
+            reply_ref = notifier.reply(alert, ref, reply.text, mention=reply.user_id)
+            ts = split_ref(reply_ref)[1] if reply_ref else None
+            store.mark_reply(reply.id, "sent", now=now, ts=ts)
+        else:
+            # As for alerts (see deliver_outbox): look before posting again after an attempt
+            # whose outcome is unknown; record the start before posting.
+            started = store.send_started_at(key)
+            reply_ref = (
+                finder.find_reply(alert, ref, reply.id, started - LOOKUP_MARGIN)
+                if started is not None
+                else None
+            )
+            if reply_ref is not None:
+                log.info(
+                    "reply %s was already in Slack: recorded as sent, not posted again", reply.id
+                )
+            else:
+                store.begin_send(key, _wall_clock())
+                posting.now = True
+                reply_ref = finder.reply(
+                    alert, ref, reply.text, mention=reply.user_id, reply_id=reply.id
+                )
+            ts = split_ref(reply_ref)[1] if reply_ref else None
+            store.record_reply_sent(reply.id, ts=ts, now=now, key=key)
         tally.replies_sent += 1
         log.info("reply sent", extra={"alert_id": row.id, "reply_id": reply.id})
 
     def give_up(exc: NotifierError) -> None:
         store.mark_reply(reply.id, "failed", error=str(exc))
+        if finder is not None and posting.now:
+            store.end_send(key)
         log.error("reply %s is undeliverable: %s", reply.id, exc)
 
     def retry_later(exc: NotifierError) -> None:
         store.reply_attempt_failed(reply.id, str(exc))
+        if finder is not None and posting.now and _refused(exc):
+            store.end_send(key)
         log.warning("reply %s not delivered, will retry: %s", reply.id, exc)
 
     return _Job(row.slack_channel or row.channel, order, attempt, give_up, retry_later)

@@ -25,7 +25,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from bot import checkpoint
 from bot.alerts import AlertPolicy, Decision
@@ -144,6 +144,55 @@ class Engine:
         self._profile_built_at: datetime | None = None
         self._lock = threading.Lock()
         self.source_labels = {s.id: s.label for s in config.sources}
+
+    def use_config(self, config: Config) -> None:
+        """Use an edited feeds.yaml from now on (hot reload), keeping the detector and all it
+        learned: its watch and exclude terms change, its tables and thresholds do not (a
+        `detection:` change waits for a restart; the caller says so). Policy, routing, quiet
+        hours, the digest, team, profile, feedback and opportunity settings are all read from
+        the new config. A changed scorer or training set is trained first: if that raises
+        (DatasetError), nothing has changed.
+        """
+        old = self.config
+        scorer = self.opportunities
+        new_o, old_o = config.opportunities, old.opportunities
+        if (new_o.enabled, new_o.scorer, new_o.training_data) != (
+            old_o.enabled,
+            old_o.scorer,
+            old_o.training_data,
+        ):
+            scorer = OpportunityScorer(new_o) if new_o.enabled else None
+        elif scorer is not None:
+            scorer.settings = new_o  # min_score is read at each verdict
+        taste = self.taste if config.feedback == old.feedback else TasteBook(self.store, config)
+        exclude = frozenset(t for t in (normalize_term(x) for x in config.exclude_terms) if t)
+        with self._lock:
+            self.config = config
+            self.policy = AlertPolicy(config, self.store)
+            self.opportunities = scorer
+            self.taste = taste
+            if self.pacer.per_second is not None:  # paced (Slack): the new rate from now on
+                self.pacer.per_second = config.slack.messages_per_second
+            self._config_watch = tuple(
+                t for t in (normalize_term(w) for w in config.watch_terms) if t
+            )
+            if exclude != self._exclude:
+                self._exclude = exclude
+                # Both detectors skip posts naming an excluded term at `observe`; the set is
+                # read there, so replacing it applies to the next post. Nothing counted is lost.
+                target = (
+                    self.detector.significance
+                    if isinstance(self.detector, StoryDetector)
+                    else self.detector
+                )
+                target.exclude_terms = exclude
+            self._profile_sources = frozenset(config.profile.sources)
+            self._profile_built_at = None  # the profile is rebuilt at the next tick
+            self.source_labels = {s.id: s.label for s in config.sources}
+        # The new watch terms count at once (the next tick would also pick them up).
+        watch, _muted = self._follow_slack(datetime.now(UTC))
+        with self._lock:
+            self._use_watch_terms(watch)
 
     # -- posts in -------------------------------------------------------------------------
 

@@ -12,6 +12,13 @@ What it does: `Runner` wires config, store, sources, the engine and a notifier t
   A cron job per `slack.digest.times` entry (in `slack.timezone`) queues the digest
   (`Runner.digest`) and lets the tick deliver it. `stop()` stops the streams and the scheduler
   and waits for them.
+- Hot reload: a job looks at feeds.yaml every few seconds (bot/reload.py) and hands a valid edit
+  to `apply_config`, which applies it without a restart: sources added get their poll job or
+  stream thread, removed ones lose it, changed ones are rebuilt (their state stays in the store,
+  by id), the digest's cron jobs are re-added, and the engine takes the new settings
+  (`Engine.use_config`) keeping the detector and what it learned. `detection:` and
+  `allow_private_hosts` changes wait for a restart (a WARNING names them). A broken edit keeps
+  the last good configuration and is reported to the log and to `slack.ops_channel`.
 
 What it does not do: handle signals or Slack connections (bot/cli.py does), or fetch itself.
 """
@@ -38,6 +45,13 @@ from bot.http import make_client
 from bot.notify.base import Notifier
 from bot.pipeline import Engine, TickResult
 from bot.poller import PollOutcome, build_source, poll, record
+from bot.reload import (
+    ApplyError,
+    ConfigChanges,
+    ConfigWatcher,
+    diff_configs,
+    tell_ops,
+)
 from bot.routing import local_time
 from bot.sources.base import FetchResult, Source, SourceState, StreamSink, StreamSource
 from bot.store import Store
@@ -91,7 +105,8 @@ class Runner:
         self.config = config
         self.store = store
         self.clock = clock
-        self.client = client or make_client()
+        # Guarded: a source URL cannot reach private or metadata addresses (bot/netguard.py).
+        self.client = client or make_client(allow_private_hosts=config.allow_private_hosts)
         self.engine = Engine(config, store, notifier)
         self.sources: dict[str, tuple[Source, SourceConfig]] = {
             s.id: (build_source(s, self.client, watch_terms=config.watch_terms), s)
@@ -99,8 +114,13 @@ class Runner:
         }
         self._warmed = False
         self._scheduler: BackgroundScheduler | None = None
-        self._stop_streams = threading.Event()
-        self._stream_threads: list[threading.Thread] = []
+        # One thread and one stop signal per stream, so a reload can stop or restart one.
+        self._stream_threads: dict[str, threading.Thread] = {}
+        self._stream_stops: dict[str, threading.Event] = {}
+        # One reload at a time. A tick is not held up by a reload (nor a reload by a tick that
+        # waits on Slack): a tick running across a reload may use old and new settings once.
+        self._reload_lock = threading.RLock()
+        self.watcher: ConfigWatcher | None = None
 
     def warm_up(self) -> None:
         if not self._warmed:
@@ -111,7 +131,10 @@ class Runner:
     # -- the pieces -----------------------------------------------------------------------
 
     def poll_source(self, source_id: str, *, respect_backoff: bool = True) -> PollOutcome:
-        source, config = self.sources[source_id]
+        entry = self.sources.get(source_id)
+        if entry is None:  # removed from feeds.yaml while this poll was due
+            return PollOutcome(source_id, skipped="removed from feeds.yaml")
+        source, config = entry
         now = self.clock()
         outcome = poll(source, config, self.store, now, respect_backoff=respect_backoff)
         self._ingest(outcome, now)
@@ -138,28 +161,43 @@ class Runner:
 
         return sink
 
-    def _run_stream(self, source_id: str) -> None:
-        """Keep one stream running until stop; a crash restarts it after a growing pause."""
+    def _run_stream(self, source_id: str, stop: threading.Event) -> None:
+        """Keep one stream running until `stop`; a crash restarts it after a growing pause."""
         source = self.sources[source_id][0]
         assert isinstance(source, StreamSource)
         pause = 1.0
-        while not self._stop_streams.is_set():
+        while not stop.is_set():
             started = time.monotonic()
             try:
                 source.stream(
-                    self.store.source_state(source_id),
-                    self._stream_sink(source_id),
-                    self._stop_streams,
+                    self.store.source_state(source_id), self._stream_sink(source_id), stop
                 )
             except Exception:
                 log.exception("stream %s crashed; restarting in %.0fs", source_id, pause)
-            if self._stop_streams.is_set():
+            if stop.is_set():
                 break
             # A stream that ran a while before ending starts again quickly; one that dies at
             # once backs off, so a broken endpoint is not hammered.
             pause = 1.0 if time.monotonic() - started > STREAM_HEALTHY_SECONDS else pause
-            self._stop_streams.wait(pause)
+            stop.wait(pause)
             pause = min(pause * 2, STREAM_MAX_PAUSE_SECONDS)
+
+    def _start_stream(self, source_id: str) -> None:
+        stop = threading.Event()
+        thread = threading.Thread(
+            target=self._run_stream, args=(source_id, stop), name=f"stream:{source_id}", daemon=True
+        )
+        self._stream_stops[source_id] = stop
+        self._stream_threads[source_id] = thread
+        thread.start()
+
+    def _stop_stream(self, source_id: str) -> None:
+        stop = self._stream_stops.pop(source_id, None)
+        thread = self._stream_threads.pop(source_id, None)
+        if stop is not None:
+            stop.set()
+        if thread is not None:
+            thread.join(timeout=10)
 
     def _is_stream(self, source_id: str) -> bool:
         return isinstance(self.sources[source_id][0], StreamSource)
@@ -215,48 +253,66 @@ class Runner:
 
     # -- the long-running job -------------------------------------------------------------
 
-    def start(self) -> None:
+    def start(self, *, reload_seconds: float | None = None) -> None:
+        """Start the streams and the scheduler; with `reload_seconds` (`inhaker run` passes
+        RELOAD_SECONDS), also look at feeds.yaml (`config.path`) that often and apply its
+        edits."""
         self.warm_up()
         scheduler = BackgroundScheduler(
             executors={"default": APThreadPoolExecutor(POLL_WORKERS)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 60},
             timezone=UTC,
         )
-        now = self.clock()
         for source_id in self.sources:
             if self._is_stream(source_id):
-                thread = threading.Thread(
-                    target=self._run_stream,
-                    args=(source_id,),
-                    name=f"stream:{source_id}",
-                    daemon=True,
-                )
-                thread.start()
-                self._stream_threads.append(thread)
-        polled = [
-            (sid, cfg) for sid, (_src, cfg) in self.sources.items() if not self._is_stream(sid)
-        ]
-        for index, (source_id, config) in enumerate(polled):
-            seconds = config.interval.total_seconds()
-            scheduler.add_job(
-                self._safe(self.poll_source),
-                "interval",
-                seconds=seconds,
-                # Jitter spreads polls of many feeds; never more than a tenth of the interval.
-                jitter=min(60, int(seconds / 10)),
-                args=[source_id],
-                id=f"poll:{source_id}",
-                # Stagger the first polls by a second each instead of a thundering herd.
-                next_run_time=now + timedelta(seconds=index % 30),
-            )
+                self._start_stream(source_id)
+        polled = [sid for sid in self.sources if not self._is_stream(sid)]
+        for index, source_id in enumerate(polled):
+            # Stagger the first polls by a second each instead of a thundering herd.
+            self._schedule_poll(scheduler, source_id, first_in=index % 30)
         scheduler.add_job(
             self._safe(self.tick),
             "interval",
             seconds=TICK_SECONDS,
             id="tick",
-            next_run_time=now + timedelta(seconds=min(30, len(self.sources) + 5)),
+            next_run_time=self.clock() + timedelta(seconds=min(30, len(self.sources) + 5)),
         )
         scheduler.add_job(self._safe(self.prune), "interval", hours=1, id="prune")
+        self._schedule_digests(scheduler)
+        scheduler.add_job(
+            self._safe(self.checkpoint),
+            "interval",
+            seconds=CHECKPOINT_SECONDS,
+            id="checkpoint",
+        )
+        if reload_seconds is not None:
+            self.watcher = ConfigWatcher(self.config.path, report=self._tell_ops)
+            scheduler.add_job(
+                self._safe(self.check_config), "interval", seconds=reload_seconds, id="reload"
+            )
+        scheduler.start()
+        self._scheduler = scheduler
+        log.info("scheduler started: %d sources, tick every %ds", len(self.sources), TICK_SECONDS)
+
+    def _schedule_poll(self, scheduler: BackgroundScheduler, source_id: str, first_in: int) -> None:
+        seconds = self.sources[source_id][1].interval.total_seconds()
+        scheduler.add_job(
+            self._safe(self.poll_source),
+            "interval",
+            seconds=seconds,
+            # Jitter spreads polls of many feeds; never more than a tenth of the interval.
+            jitter=min(60, int(seconds / 10)),
+            args=[source_id],
+            id=f"poll:{source_id}",
+            replace_existing=True,
+            next_run_time=self.clock() + timedelta(seconds=first_in),
+        )
+
+    def _schedule_digests(self, scheduler: BackgroundScheduler) -> None:
+        """One cron job per `slack.digest.times` slot, in `slack.timezone` (replacing any)."""
+        for job in scheduler.get_jobs():
+            if job.id.startswith("digest:"):
+                job.remove()
         zone = ZoneInfo(self.config.slack.timezone)
         for slot in self.config.slack.digest.times:
             hour, minute = (int(part) for part in slot.split(":"))
@@ -268,15 +324,104 @@ class Runner:
                 # A digest a few minutes late is still worth sending; one queued per slot.
                 misfire_grace_time=15 * 60,
             )
-        scheduler.add_job(
-            self._safe(self.checkpoint),
-            "interval",
-            seconds=CHECKPOINT_SECONDS,
-            id="checkpoint",
-        )
-        scheduler.start()
-        self._scheduler = scheduler
-        log.info("scheduler started: %d sources, tick every %ds", len(self.sources), TICK_SECONDS)
+
+    # -- hot reload -----------------------------------------------------------------------
+
+    def check_config(self) -> ConfigChanges | None:
+        """The reload job: apply feeds.yaml if it was edited (see bot/reload.py)."""
+        if self.watcher is None:
+            self.watcher = ConfigWatcher(self.config.path, report=self._tell_ops)
+        return self.watcher.check(self.apply_config)
+
+    def _tell_ops(self, text: str) -> None:
+        tell_ops(self.engine.notifier, self.config.slack.ops_channel, text)
+
+    def apply_config(self, new: Config) -> ConfigChanges:
+        """Run with `new` from now on, without a restart; returns what changed.
+
+        Everything that can fail (building sources, training a changed opportunity scorer) is
+        done before anything changes, so a failure leaves the running configuration whole
+        (raised as `ApplyError`). The detector and what it learned are kept; `detection:` and
+        `allow_private_hosts` changes are logged as needing a restart and otherwise ignored.
+        """
+        from bot.opportunity_data import DatasetError
+
+        with self._reload_lock:
+            changes = diff_configs(self.config, new)
+            if changes.empty:
+                self.config = new  # e.g. a comment: nothing a running worker reads changed
+                return changes
+            wanted = {s.id: s for s in new.enabled_sources}
+            # Sources read the watch terms when built (Hacker News searches them, Jetstream
+            # filters by them): a change of terms rebuilds every source. Their state is in the
+            # store, by id, so nothing is lost.
+            moved = [*changes.added, *changes.changed]
+            rebuild = list(wanted) if changes.watch_terms_changed else moved
+            try:
+                built = {
+                    sid: (
+                        build_source(wanted[sid], self.client, watch_terms=new.watch_terms),
+                        wanted[sid],
+                    )
+                    for sid in rebuild
+                }
+                self.engine.use_config(new)
+            except DatasetError as exc:
+                raise ApplyError(
+                    f"opportunities: cannot train the scorer: {exc} — fix opportunities."
+                    "training_data (or remove it to use the shipped data)"
+                ) from exc
+            except ValueError as exc:
+                raise ApplyError(f"sources: {exc} — fix the source in feeds.yaml") from exc
+            self.config = new
+            for sid in changes.removed:
+                self._retire(sid)
+                self.sources.pop(sid, None)
+            for index, sid in enumerate(moved):
+                # New or edited: its own schedule from now, first poll within seconds (a
+                # server's Retry-After and the source's backoff, kept in the store, still hold).
+                self._retire(sid)
+                self.sources[sid] = built[sid]
+                self._launch(sid, first_in=1 + index % 30)
+            for sid in rebuild:
+                if sid in moved:
+                    continue
+                # Only the watch terms changed for it: a poll job picks up the new adapter at
+                # its next run, on its usual schedule; a stream reconnects with the new terms.
+                restart = sid in self._stream_threads
+                if restart:
+                    self._stop_stream(sid)
+                self.sources[sid] = built[sid]
+                if restart:
+                    self._start_stream(sid)
+            if self._scheduler is not None and {"slack.digest", "slack.timezone"} & set(
+                changes.settings
+            ):
+                self._schedule_digests(self._scheduler)
+        log.info("feeds.yaml reloaded: %s", changes.summary())
+        if changes.restart:
+            log.warning(
+                "feeds.yaml: %s changed; these take effect after a restart of inhaker run "
+                "(the detector's tables and the HTTP client are built at start) — everything "
+                "else was applied",
+                ", ".join(changes.restart),
+            )
+        return changes
+
+    def _retire(self, source_id: str) -> None:
+        """Stop a source's poll job or stream (it may be started again by `_launch`)."""
+        if source_id in self._stream_threads:
+            self._stop_stream(source_id)
+        if self._scheduler is not None and self._scheduler.get_job(f"poll:{source_id}"):
+            self._scheduler.remove_job(f"poll:{source_id}")
+
+    def _launch(self, source_id: str, *, first_in: int) -> None:
+        if self._scheduler is None:
+            return  # not started (run --once, tests): run_once polls whatever is in sources
+        if self._is_stream(source_id):
+            self._start_stream(source_id)
+        else:
+            self._schedule_poll(self._scheduler, source_id, first_in=first_in)
 
     def digest(self, slot: str | None = None) -> bool:
         """Queue the digest for `slot` (HH:MM, default: the local time now); False if queued
@@ -292,10 +437,12 @@ class Runner:
         return queued
 
     def stop(self) -> None:
-        self._stop_streams.set()
-        for thread in self._stream_threads:
+        for stop in self._stream_stops.values():
+            stop.set()
+        for thread in self._stream_threads.values():
             thread.join(timeout=10)
         self._stream_threads.clear()
+        self._stream_stops.clear()
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=True)
             self._scheduler = None

@@ -220,6 +220,17 @@ replies = Table(
     Column("last_error", Text),
 )
 
+# Posts to Slack that were started and whose outcome is not known yet (the process died, or the
+# answer never came): before posting such an alert or reply again, delivery looks for the first
+# copy in the channel (bot/delivery.py). `key` is "alert:<id>" or "reply:<id>"; `started_at` is
+# wall-clock time (Slack's ts are), the earliest attempt whose outcome is still unknown.
+send_attempts = Table(
+    "send_attempts",
+    metadata,
+    Column("key", String(340), primary_key=True),
+    Column("started_at", UTCDateTime, nullable=False),
+)
+
 
 detector_state = Table(
     "detector_state",
@@ -727,6 +738,63 @@ class Store:
                     last_error=None,
                 )
             )
+
+    # -- posts whose outcome is unknown (the duplicate window; bot/delivery.py) ------------
+
+    def send_started_at(self, key: str) -> datetime | None:
+        """When a post of `key` was started without its outcome being recorded, else None."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(send_attempts.c.started_at).where(send_attempts.c.key == key)
+            ).first()
+        return None if row is None else row.started_at
+
+    def begin_send(self, key: str, started_at: datetime) -> None:
+        """Record, before posting, that a post of `key` starts now (committed at once).
+
+        Replaces an earlier start: call it after checking that earlier attempts left nothing.
+        """
+        with self._begin() as conn:
+            result = conn.execute(
+                update(send_attempts)
+                .where(send_attempts.c.key == key)
+                .values(started_at=started_at)
+            )
+            if result.rowcount == 0:
+                conn.execute(insert(send_attempts).values(key=key, started_at=started_at))
+
+    def end_send(self, key: str) -> None:
+        """The post of `key` certainly did not reach Slack (Slack answered with an error)."""
+        with self._begin() as conn:
+            conn.execute(delete(send_attempts).where(send_attempts.c.key == key))
+
+    def record_sent(self, alert_id: str, *, ref: str | None, now: datetime, key: str) -> None:
+        """`mark_sent` and `end_send(key)` in one transaction: never sent-and-unknown."""
+        channel, ts = split_ref(ref) if ref else (None, None)
+        with self._begin() as conn:
+            conn.execute(
+                update(alerts)
+                .where(alerts.c.id == alert_id)
+                .values(
+                    status="sent",
+                    slack_channel=channel,
+                    slack_ts=ts,
+                    sent_at=now,
+                    needs_update=False,
+                    last_error=None,
+                )
+            )
+            conn.execute(delete(send_attempts).where(send_attempts.c.key == key))
+
+    def record_reply_sent(self, reply_id: str, *, ts: str | None, now: datetime, key: str) -> None:
+        """`mark_reply(reply_id, "sent")` and `end_send(key)` in one transaction."""
+        with self._begin() as conn:
+            conn.execute(
+                update(replies)
+                .where(replies.c.id == reply_id)
+                .values(status="sent", sent_at=now, slack_ts=ts, last_error=None)
+            )
+            conn.execute(delete(send_attempts).where(send_attempts.c.key == key))
 
     def mark_updated(self, alert_id: str) -> None:
         with self._begin() as conn:

@@ -3,11 +3,18 @@
 What it does: runs a `ThreadingHTTPServer` on 127.0.0.1 (port 0) in a daemon thread and answers
 `POST /api/<method>` the way Slack does, for the methods Inhaker uses: `auth.test`,
 `chat.postMessage`, `chat.update`, `chat.postEphemeral`, `views.publish`, `conversations.info`,
-`conversations.list`. It reads form-encoded bodies (where `blocks`/`view` are JSON strings) and
-JSON bodies, checks the bearer token, keeps messages per channel with increasing `ts`, keeps the
-history of every `chat.update`, and validates Block Kit limits the way Slack rejects messages
+`conversations.list`, `conversations.history`, `conversations.replies`. It reads form-encoded
+bodies (where `blocks`/`view`/`metadata` are JSON strings), JSON bodies and GET query strings,
+checks the bearer token, keeps messages per channel with increasing `ts`, keeps the history of
+every `chat.update`, and validates Block Kit limits the way Slack rejects messages
 (`invalid_blocks` with json-pointer errors). Like Slack, `chat.postMessage` takes a channel name
-or ID, while `chat.update` only takes the channel ID.
+or ID, while `chat.update` and the conversations.* readers only take the channel ID. Message
+metadata (`{"event_type", "event_payload"}`) is kept with a message and returned by
+conversations.history / conversations.replies when asked with `include_all_metadata`
+(history: top-level messages newest first; replies: the parent then its replies, oldest first;
+`oldest`/`latest` exclusive unless `inclusive`; cursor pages). `clock_ts=True` makes each ts the
+wall-clock time, as Slack's are (needed when the bot searches history by time); by default the
+ts count up from 1700000000.000100, so tests can name them.
 
 Rate limits like Slack's: each channel has a token bucket for `chat.postMessage` and
 `chat.update` (by default a burst of 3, then 1 a second; `channel_rate=None` turns it off). A
@@ -16,7 +23,10 @@ Retry-After, and counted in `rate_limited_calls`, so a test can assert the bot n
 (a message Slack would reject anyway gets its own error and uses up nothing).
 It can also be told to answer 429 with Retry-After for the next n calls (`fail_next`), for every
 message call to one channel (`rate_limit_channel`), or HTTP 500 until an outage ends
-(`outage`). `POST /hooks/<name>` stands in for a `response_url` (see `response_url(name)`):
+(`outage`). It can stall its answers (`stall`): for one method, hold each answer for some
+seconds, either after doing what was asked (Slack accepted the message, the answer is late: a
+client with a shorter timeout gives up, not knowing it was posted) or without doing it (then
+answering 503). `POST /hooks/<name>` stands in for a `response_url` (see `response_url(name)`):
 it records JSON bodies in `responses` and answers "ok". Extra methods can be added with
 `FakeSlack.register(method, handler)`.
 
@@ -217,6 +227,13 @@ class _Failure:
     retry_after: int | None
 
 
+@dataclass
+class _Stall:
+    seconds: float
+    accept: bool  # do the work, then hold the answer (else hold, then answer 503 undone)
+    remaining: int | None  # calls left to stall; None: until told to stop
+
+
 class _RateLimited(Exception):
     """Raised inside a method handler to answer HTTP 429 with Retry-After (seconds)."""
 
@@ -239,8 +256,11 @@ class FakeSlack:
         channels: Mapping[str, str] | None = None,
         auto_create_channels: bool = True,
         channel_rate: tuple[int, float] | None = (3, 1.0),
+        clock_ts: bool = False,
     ) -> None:
-        """`channel_rate` is (burst, messages per second) per channel, or None for no limit."""
+        """`channel_rate` is (burst, messages per second) per channel, or None for no limit;
+        `clock_ts` gives messages wall-clock ts (as Slack does) instead of counting from
+        1700000000.000100."""
         self.tokens: set[str] = {token} if isinstance(token, str) else set(token)
         # channel name (without '#') -> channel id
         self._channels: dict[str, str] = dict(channels or {"inhaker": "C0INHAKER1"})
@@ -251,6 +271,8 @@ class FakeSlack:
         self._views: dict[str, dict[str, Any]] = {}
         self._calls: list[tuple[str, Params]] = []
         self._ts_micros = 1_700_000_000_000_000
+        self.clock_ts = clock_ts
+        self._stalls: dict[str, _Stall] = {}
         self._fail_queue: list[_Failure] = []
         self._persistent_failure: int | None = None
         self.channel_rate = channel_rate
@@ -267,6 +289,8 @@ class FakeSlack:
             "views.publish": FakeSlack._views_publish,
             "conversations.info": FakeSlack._conversations_info,
             "conversations.list": FakeSlack._conversations_list,
+            "conversations.history": FakeSlack._conversations_history,
+            "conversations.replies": FakeSlack._conversations_replies,
         }
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -343,6 +367,27 @@ class FakeSlack:
             else:
                 self._channel_limits[channel_id] = retry_after
 
+    def stall(
+        self,
+        method: str,
+        seconds: float | None,
+        *,
+        accept: bool = True,
+        calls: int | None = None,
+    ) -> None:
+        """Hold each answer to `method` for `seconds` (None or 0: stop stalling).
+
+        `accept=True`: the call is carried out first (a message is posted), then the answer
+        waits — a client that gives up sooner never learns it was posted. `accept=False`: the
+        answer waits, then is an HTTP 503 and nothing was done. `calls`: only the next n calls
+        to `method` (default: every call until stopped).
+        """
+        with self._lock:
+            if not seconds:
+                self._stalls.pop(method, None)
+            else:
+                self._stalls[method] = _Stall(float(seconds), accept, calls)
+
     def register(self, method: str, handler: Handler) -> None:
         """Serve an extra Web API method: `handler(fake, params) -> response dict`.
 
@@ -368,6 +413,7 @@ class FakeSlack:
             self._rate_limited_calls.clear()
             self._channel_limits.clear()
             self._responses.clear()
+            self._stalls.clear()
 
     # -- introspection ------------------------------------------------------------------------
 
@@ -399,8 +445,9 @@ class FakeSlack:
     def messages(self, channel: str | None = None) -> list[dict[str, Any]]:
         """Messages posted so far, oldest first; `channel` may be a name ("#x"/"x") or an ID.
 
-        Each: {"channel", "channel_name", "ts", "text", "blocks", "thread_ts", "history"}
-        where `history` lists earlier versions ({"text", "blocks", "edited_ts"}) oldest first.
+        Each: {"channel", "channel_name", "ts", "text", "blocks", "thread_ts", "history",
+        "metadata"} where `history` lists earlier versions ({"text", "blocks", "edited_ts"})
+        oldest first and `metadata` is the message metadata it was posted with (or None).
         """
         with self._lock:
             wanted = self._resolve(channel) if channel is not None else None
@@ -429,6 +476,10 @@ class FakeSlack:
     # -- internals ----------------------------------------------------------------------------
 
     def _next_ts(self) -> str:
+        if self.clock_ts:
+            # Wall-clock time like Slack's, still strictly increasing (ts identify messages).
+            self._ts_micros = max(self._ts_micros + 1, int(time.time() * 1_000_000))
+            return f"{self._ts_micros // 1_000_000}.{self._ts_micros % 1_000_000:06d}"
         self._ts_micros += 100
         return f"{self._ts_micros // 1_000_000}.{self._ts_micros % 1_000_000:06d}"
 
@@ -477,6 +528,17 @@ class FakeSlack:
             self._buckets[channel_id] = (tokens, now)
             raise _RateLimited(max(1, math.ceil((1.0 - tokens) / per_second)))
         self._buckets[channel_id] = (tokens - 1.0, now)
+
+    def _stall_for(self, method: str) -> _Stall | None:
+        with self._lock:
+            stall = self._stalls.get(method)
+            if stall is None:
+                return None
+            if stall.remaining is not None:
+                stall.remaining -= 1
+                if stall.remaining <= 0:
+                    self._stalls.pop(method, None)
+            return stall
 
     def _failure_for_next_call(self) -> _Failure | None:
         with self._lock:
@@ -541,6 +603,7 @@ class FakeSlack:
     def _chat_post_message(self, params: Params) -> dict[str, Any]:
         channel = self._resolve_for_post(params.get("channel"))
         self._check_message_payload(params)
+        metadata = self._check_metadata(params.get("metadata"))
         self._check_channel_rate("chat.postMessage", channel)
         ts = self._next_ts()
         message = {
@@ -551,9 +614,27 @@ class FakeSlack:
             "blocks": params.get("blocks") or [],
             "thread_ts": params.get("thread_ts"),
             "history": [],
+            "metadata": metadata,
         }
         self._messages.append(message)
         return {"ok": True, "channel": channel, "ts": ts, "message": self._public(message)}
+
+    @staticmethod
+    def _check_metadata(metadata: Any) -> dict[str, Any] | None:
+        """Slack's shape: {"event_type": str, "event_payload": object}; else invalid_metadata."""
+        if metadata is None or metadata == "":
+            return None
+        if (
+            not isinstance(metadata, dict)
+            or not isinstance(metadata.get("event_type"), str)
+            or not metadata["event_type"]
+            or not isinstance(metadata.get("event_payload"), dict)
+        ):
+            raise SlackError("invalid_metadata_format")
+        return {
+            "event_type": metadata["event_type"],
+            "event_payload": copy.deepcopy(metadata["event_payload"]),
+        }
 
     def _chat_update(self, params: Params) -> dict[str, Any]:
         channel = params.get("channel")
@@ -627,6 +708,76 @@ class FakeSlack:
             "ok": True,
             "channels": [self._channel_obj(cid) for cid in self._channels.values()],
             "response_metadata": {"next_cursor": ""},
+        }
+
+    def _conversations_history(self, params: Params) -> dict[str, Any]:
+        channel = self._readable_channel(params)
+        top = [
+            m
+            for m in self._messages
+            if m["channel"] == channel and m["thread_ts"] in (None, m["ts"])
+        ]
+        picked = self._in_range(top, params)
+        return self._page(list(reversed(picked)), params, default_limit=100)
+
+    def _conversations_replies(self, params: Params) -> dict[str, Any]:
+        channel = self._readable_channel(params)
+        ts = params.get("ts")
+        parent = next(
+            (m for m in self._messages if m["channel"] == channel and m["ts"] == ts), None
+        )
+        if not ts or parent is None:
+            raise SlackError("thread_not_found")
+        thread = [parent] + [
+            m for m in self._messages if m["channel"] == channel and m["thread_ts"] == ts
+        ]
+        # Like Slack, the parent always comes first; oldest/latest narrow the replies.
+        picked = [parent, *self._in_range(thread[1:], params)]
+        return self._page(picked, params, default_limit=10)
+
+    def _readable_channel(self, params: Params) -> str:
+        channel = params.get("channel")
+        # Like Slack: the conversations.* readers want the channel ID, not "#name".
+        if not isinstance(channel, str) or channel not in self._channels.values():
+            raise SlackError("channel_not_found")
+        return channel
+
+    @staticmethod
+    def _in_range(messages: list[dict[str, Any]], params: Params) -> list[dict[str, Any]]:
+        inclusive = str(params.get("inclusive", "")).lower() in ("1", "true")
+        oldest = float(params.get("oldest") or 0)
+        latest = float(params["latest"]) if params.get("latest") else math.inf
+
+        def within(ts: str) -> bool:
+            value = float(ts)
+            if inclusive:
+                return oldest <= value <= latest
+            return oldest < value < latest
+
+        return [m for m in messages if within(m["ts"])]
+
+    def _page(
+        self, messages: list[dict[str, Any]], params: Params, *, default_limit: int
+    ) -> dict[str, Any]:
+        limit = max(1, min(999, int(params.get("limit") or default_limit)))
+        cursor = str(params.get("cursor") or "0")
+        start = int(cursor) if cursor.isdigit() else 0  # our cursors are offsets
+        chunk = messages[start : start + limit]
+        with_metadata = str(params.get("include_all_metadata", "")).lower() in ("1", "true")
+        out = []
+        for m in chunk:
+            public = self._public(m)
+            if m["thread_ts"] is not None:
+                public["thread_ts"] = m["thread_ts"]
+            if with_metadata and m.get("metadata") is not None:
+                public["metadata"] = copy.deepcopy(m["metadata"])
+            out.append(public)
+        more = start + limit < len(messages)
+        return {
+            "ok": True,
+            "messages": out,
+            "has_more": more,
+            "response_metadata": {"next_cursor": str(start + limit) if more else ""},
         }
 
     def _channel_obj(self, channel_id: str) -> dict[str, Any]:
@@ -726,6 +877,11 @@ def _make_handler(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
                     self._send_text(failure.status, "<html><body>Internal error</body></html>")
                 return
 
+            stall = fake._stall_for(method)
+            if stall is not None and not stall.accept:
+                time.sleep(stall.seconds)  # Slack is stuck, then gives up without doing it
+                self._send_text(503, "<html><body>Service Unavailable</body></html>")
+                return
             try:
                 fake._check_auth(self.headers, params)
                 body = fake._dispatch(method, params)
@@ -735,6 +891,8 @@ def _make_handler(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
                 retry = {"Retry-After": str(limited.retry_after)}
                 self._send(429, {"ok": False, "error": "ratelimited"}, retry)
                 return
+            if stall is not None:
+                time.sleep(stall.seconds)  # done; the answer is late
             self._send(200, body)
 
         def _serve_response_url(self, path: str, raw: bytes) -> None:
@@ -760,20 +918,28 @@ def _make_handler(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
             self, status: int, body: Mapping[str, Any], headers: Mapping[str, str] | None = None
         ) -> None:
             data = json.dumps(body).encode("utf-8")
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-            self.send_header("Content-Length", str(len(data)))
-            for name, value in (headers or {}).items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(data)
+            self._answer(status, "application/json", data, headers)
 
         def _send_text(self, status: int, text: str, *, content_type: str = "text/html") -> None:
-            data = text.encode("utf-8")
-            self.send_response(status)
-            self.send_header("Content-Type", f"{content_type}; charset=utf-8")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            self._answer(status, content_type, text.encode("utf-8"), None)
+
+        def _answer(
+            self,
+            status: int,
+            content_type: str,
+            data: bytes,
+            headers: Mapping[str, str] | None,
+        ) -> None:
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", f"{content_type}; charset=utf-8")
+                self.send_header("Content-Length", str(len(data)))
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(data)
+            except (BrokenPipeError, ConnectionResetError):
+                # The client gave up (a stalled answer past its timeout, a killed bot).
+                self.close_connection = True
 
     return _Handler

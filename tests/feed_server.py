@@ -5,16 +5,21 @@ register routes (`serve`, `serve_file`) with a body, status, content type, valid
 Last-Modified), extra headers and an optional delay; routes can be replaced while the server runs
 (a feed that gains items between polls). It answers 304 when If-None-Match or If-Modified-Since
 match the route's validators, and records every request (path and headers) so tests can assert
-what a client sent.
+what a client sent. Hostile publishers are served too: `serve_stream` sends a body produced while
+it is sent (chunked or until the connection closes), with pauses in between, so a test can serve
+an endless stream, a 50 MB body or a stall mid-body without holding it in memory; compressed
+bodies (a gzip bomb) are served with `serve` and a Content-Encoding header, bytes as given.
 
-What it does not do: TLS, HTTP/1.1 keep-alive (every answer closes the connection), compression,
-or anything beyond GET/HEAD. It is a fake publisher, not a mock: clients reach it over real sockets.
+What it does not do: TLS, HTTP/1.1 keep-alive (every answer closes the connection), compress
+anything itself, or anything beyond GET/HEAD. It is a fake publisher, not a mock: clients reach it
+over real sockets.
 """
 
 from __future__ import annotations
 
 import sys
 import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -25,6 +30,8 @@ from tests.local_server import ServerThread
 
 RSS_TYPE = "application/rss+xml; charset=utf-8"
 NOT_FOUND_BODY = b"<html><body><h1>404 Not Found</h1></body></html>"
+# A streamed body: bytes are sent as they come; a float is a pause of that many seconds.
+Stream = Callable[[], Iterable[bytes | float]]
 
 
 @dataclass
@@ -39,6 +46,8 @@ class Route:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0  # seconds to wait before sending anything (a slow host)
     send_length: bool = True  # False: no Content-Length, the body ends when the connection closes
+    stream: Stream | None = None  # a body made while sending (see `serve_stream`); `body` unused
+    chunked: bool = False  # with `stream`: HTTP/1.1 chunked transfer encoding
 
 
 @dataclass(frozen=True)
@@ -97,6 +106,9 @@ class _Handler(BaseHTTPRequestHandler):
                 headers.pop("Content-Type", None)
                 self._send(304, headers, b"", send_body=False)
                 return
+            if route.stream is not None:
+                self._send_stream(route, headers, send_body)
+                return
             self._send(route.status, headers, route.body, send_body, route.send_length)
         except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
             # The client gave up (timeout, size cap): that is what some tests are about.
@@ -133,6 +145,36 @@ class _Handler(BaseHTTPRequestHandler):
             view = memoryview(body)
             for start in range(0, len(view), 64 * 1024):
                 self.wfile.write(view[start : start + 64 * 1024])
+
+    def _send_stream(self, route: Route, headers: dict[str, str], send_body: bool) -> None:
+        assert route.stream is not None
+        stopping = self.server.owner._stopping
+        if route.chunked:
+            # Chunked framing needs an HTTP/1.1 status line; the connection still closes after.
+            self.protocol_version = "HTTP/1.1"
+            headers = {**headers, "Transfer-Encoding": "chunked", "Connection": "close"}
+        self.send_response(route.status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        if not send_body:
+            return
+        for piece in route.stream():
+            if stopping.is_set():
+                return  # the server is stopping: end an endless stream
+            if isinstance(piece, float):
+                if stopping.wait(piece):
+                    return
+                continue
+            if not piece:
+                continue
+            if route.chunked:
+                self.wfile.write(b"%x\r\n%b\r\n" % (len(piece), piece))
+            else:
+                self.wfile.write(piece)
+            self.wfile.flush()
+        if route.chunked:
+            self.wfile.write(b"0\r\n\r\n")
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # keep test output quiet; requests are recorded instead
@@ -221,6 +263,30 @@ class FeedServer:
             headers=dict(headers or {}),
             delay=delay,
             send_length=send_length,
+        )
+        with self._lock:
+            self._routes[_normalize(path)] = route
+        return self.url(path)
+
+    def serve_stream(
+        self,
+        path: str,
+        stream: Stream,
+        content_type: str = RSS_TYPE,
+        status: int = 200,
+        headers: dict[str, str] | None = None,
+        chunked: bool = True,
+    ) -> str:
+        """Answer GET `path` with a body made while it is sent: `stream()` is called per request
+        and yields bytes (sent at once) or floats (pauses, in seconds). Without `chunked` the body
+        ends when the connection closes. No Content-Length either way. Returns the URL."""
+        route = Route(
+            body=b"",
+            content_type=content_type,
+            status=status,
+            headers=dict(headers or {}),
+            stream=stream,
+            chunked=chunked,
         )
         with self._lock:
             self._routes[_normalize(path)] = route

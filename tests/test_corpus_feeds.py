@@ -173,3 +173,55 @@ def test_corrupted_ampersands_in_links_are_repaired(
         pytest.skip("file not in this corpus snapshot")
     result = fetch_file(feed_server, client, path)
     assert [p.url for p in result.posts] == ["http://link/get?a=1&b=2"]
+
+
+def test_the_whole_corpus_in_one_run_once_cycle_ends_as_items_or_errors(
+    feed_server: FeedServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Every corpus file as a source of one feeds.yaml, polled by `Runner.run_once` (the poller
+    and the store, as `inhaker run --once` does): each source ends with its items stored or one
+    error line in its health, and the well-formed ones are not held up by the broken ones."""
+    from bot.config import parse_config
+    from bot.notify.console import ConsoleNotifier
+    from bot.scheduler import Runner
+    from bot.store import Store
+
+    caplog.set_level(logging.WARNING)
+    files = {f"f{index:03d}": path for index, path in enumerate(corpus_files())}
+    entries = "".join(
+        f"\n  - id: {sid}\n    kind: rss\n    url: "
+        + feed_server.serve_file("/" + relative(path), path, content_type=content_type_for(path))
+        for sid, path in files.items()
+    )
+    store = Store(f"sqlite:///{tmp_path / 'corpus.db'}")
+    runner = Runner(
+        parse_config(f"sources:{entries}\n"),
+        store,
+        ConsoleNotifier(),
+        clock=lambda: NOW,
+        client=make_client(timeout=5.0),
+    )
+    try:
+        report = runner.run_once()
+    finally:
+        runner.stop()
+
+    states = store.all_source_states()
+    # Stored items are counted from the cycle's report: the cycle ends by pruning posts older than
+    # the retention window, which most corpus items are.
+    stored = {outcome.source_id: len(outcome.backlog) for outcome in report.polls}
+    with_items = 0
+    for sid, path in files.items():
+        state = states[sid]
+        assert state.last_polled_at == NOW, relative(path)
+        if state.last_error is not None:
+            assert state.last_error.startswith(f"rss source '{sid}' ("), relative(path)
+            assert "unexpected error" not in state.last_error, relative(path)
+            assert state.failures_in_a_row == 1
+        else:
+            assert state.last_success_at == NOW, relative(path)
+            with_items += stored[sid] > 0
+    assert len(report.polls) == len(files)
+    # Most of the corpus is real feeds: they must have come through, not just "not failed".
+    assert with_items >= len(files) // 2
+    assert not [r for r in caplog.records if r.exc_info], caplog.text

@@ -83,7 +83,8 @@ def write_config(path: Path, server: FeedServer) -> Path:
         for feed in FEEDS
     )
     path.write_text(
-        f"""sources:{sources}
+        f"""allow_private_hosts: [127.0.0.1]  # the feed servers of the tests
+sources:{sources}
 watch:
   terms: ["werkplek"]
   exclude: ["vacature"]
@@ -413,7 +414,8 @@ def test_an_open_call_reaches_slack_with_who_what_deadline_fit_and_buttons(
     publish()
     config = tmp_path / "feeds.yaml"
     config.write_text(
-        f"""sources:
+        f"""allow_private_hosts: [127.0.0.1]  # the feed servers of the tests
+sources:
   - id: emerce
     kind: rss
     url: {feed_server.url("/emerce.xml")}
@@ -489,7 +491,8 @@ def test_run_routes_a_call_to_its_channel_mentions_who_covers_it_and_follows_sla
     publish()
     config = tmp_path / "feeds.yaml"
     config.write_text(
-        f"""sources:
+        f"""allow_private_hosts: [127.0.0.1]  # the feed servers of the tests
+sources:
   - id: emerce
     name: Emerce
     kind: rss
@@ -553,7 +556,8 @@ def test_quiet_hours_hold_a_call_for_the_digest_end_to_end(
     start, end = (now - timedelta(hours=1)), (now + timedelta(hours=1))
     config = tmp_path / "feeds.yaml"
     config.write_text(
-        f"""sources:
+        f"""allow_private_hosts: [127.0.0.1]  # the feed servers of the tests
+sources:
   - id: emerce
     name: Emerce
     kind: rss

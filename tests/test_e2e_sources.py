@@ -417,7 +417,8 @@ def publish_everything(world: World, now: datetime) -> None:
 def write_config(world: World) -> None:
     trends_url = world.feeds.url("/trending/rss") + "?geo={geo}"
     world.config.write_text(
-        f"""sources:
+        f"""allow_private_hosts: [127.0.0.1]  # the feed servers of the tests
+sources:
   - id: nieuws
     kind: rss
     url: {world.feeds.url("/nieuws.xml")}
@@ -638,7 +639,8 @@ def wait_until(what: str, check: Callable[[], bool], timeout: float = WAIT_SECON
 def test_inhaker_run_streams_jetstream_posts_and_stops_cleanly(world: World) -> None:
     jet = world.jetstream
     world.config.write_text(
-        f"""sources:
+        f"""allow_private_hosts: [127.0.0.1]  # the feed servers of the tests
+sources:
   - id: bluesky
     kind: bluesky_jetstream
     endpoints: [{jet.url}]

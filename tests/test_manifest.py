@@ -47,6 +47,9 @@ SCOPES_BY_METHOD: dict[str, frozenset[str]] = {
     "chat_update": frozenset({"chat:write"}),
     "chat_postEphemeral": frozenset({"chat:write"}),
     "conversations_list": frozenset({"channels:read", "groups:read"}),  # public and private
+    # Looking for a post whose answer was lost before posting it again (public and private).
+    "conversations_history": frozenset({"channels:history", "groups:history"}),
+    "conversations_replies": frozenset({"channels:history", "groups:history"}),
     "views_publish": frozenset(),
     "auth_test": frozenset(),
     "apps_connections_open": frozenset(),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from detectors.records import ExternalTrend, Opportunity, Trend
 
@@ -152,4 +152,37 @@ class Notifier(Protocol):
         """Post `text` (mrkdwn, already escaped) in the thread of the message `ref` (from `send`),
         mentioning the Slack user `mention` when given; return the reply's reference or None.
         Raise NotifierError."""
+        ...
+
+
+@runtime_checkable
+class FindsPosted(Protocol):
+    """A notifier that can tell whether one of its posts already reached the channel.
+
+    Delivery asks before posting again after an attempt whose outcome it never learnt (the
+    process died, or Slack's answer was lost), so that attempt is not doubled. SlackNotifier
+    does it with the message metadata every post carries (the alert or reply id). Both methods
+    return the message's reference (`make_ref`) when found, None when not (or when the channel
+    cannot be searched: the caller then posts); they raise NotifierError when Slack cannot be
+    asked right now (an outage), so the post waits for a later round.
+    """
+
+    def find_sent(self, alert: Alert, since: datetime) -> str | None:
+        """This app's message for `alert` in `alert.channel`, posted at or after `since`."""
+        ...
+
+    def find_reply(self, alert: Alert, ref: str, reply_id: str, since: datetime) -> str | None:
+        """This app's reply `reply_id` in the thread of message `ref`, posted since `since`."""
+        ...
+
+    def reply(
+        self,
+        alert: Alert,
+        ref: str,
+        text: str,
+        *,
+        mention: str | None = None,
+        reply_id: str | None = None,
+    ) -> str | None:
+        """Notifier.reply, marking the reply with `reply_id` so `find_reply` can find it."""
         ...

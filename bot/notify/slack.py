@@ -12,6 +12,15 @@ carries Slack's Retry-After, and a rate limit or a channel problem is marked as 
 channel only, so the outbox holds back just that channel. The token never appears in messages.
 A rendering bug is not a delivery failure: it raises as itself.
 
+Never twice: every post carries Slack message metadata naming what it is (event type
+"inhaker_alert" with the alert id, "inhaker_reply" with the reply id), and `find_sent` /
+`find_reply` look for it in the channel's recent history (`conversations.history`,
+`conversations.replies`), which the outbox does before posting again after an attempt whose
+answer never came. For the same reason a post is never repeated inside the client: a 5xx
+answer, a dropped connection or a timeout may come after Slack posted the message, so those go
+back to the outbox, which checks before it tries again (edits and look-ups are repeated at once:
+doing them twice does no harm). Calls give up after `timeout` seconds (30 by default).
+
 What it does not do: decide what to send or when (bot/alerts.py and the outbox do), pace its
 calls (the outbox's ChannelPacer keeps each channel under Slack's rate limit), render blocks,
 handle button clicks (bot/slack/), or keep state across restarts: the channel-name → channel-ID map
@@ -26,6 +35,7 @@ import os
 import random
 import time
 from collections.abc import Mapping
+from datetime import datetime
 from http.client import HTTPException
 from typing import Any
 from urllib.error import URLError
@@ -50,6 +60,17 @@ from bot.slack.blocks import alert_blocks, alert_text
 log = logging.getLogger(__name__)
 
 RETRY_LATER = "will retry on the next tick"
+
+# Message metadata event types (docs.slack.dev/messaging/message-metadata): what a message is,
+# so a later look-up can tell whether an attempt whose answer was lost did post it.
+ALERT_EVENT = "inhaker_alert"
+REPLY_EVENT = "inhaker_reply"
+# Seconds a Web API call may take before the client gives up (slack_sdk's default is 30).
+DEFAULT_TIMEOUT = 30.0
+# A look-up reads at most this many pages of 200 messages (about a day of a busy channel).
+HISTORY_PAGES = 20
+# Slack errors about a look-up that no retry soon will fix: the post goes ahead unchecked.
+_LOOKUP_CANNOT = "cannot check whether an earlier attempt already posted it"
 
 # What to tell a person for the Slack errors an operator can fix.
 _HINTS = {
@@ -122,17 +143,55 @@ class _RateLimitHandler(RateLimitErrorRetryHandler):
         state.increment_current_attempt()
 
 
-def default_retry_handlers() -> list[RetryHandler]:
-    """429: wait Retry-After (≤ 10 s), up to 3 times. 5xx and dropped connections: one quick retry.
+def _is_post(request: RetryHttpRequest) -> bool:
+    return request.url.rstrip("/").endswith("/chat.postMessage")
 
-    Longer outages are the outbox's job (it retries on the next tick), so a send never blocks a
-    scheduler thread for long.
+
+class _ServerErrorHandler(ServerErrorRetryHandler):
+    """One quick retry on HTTP 500/503, except for a new post: Slack may have posted it before
+    failing, so the outbox checks the channel first and tries again on its next round."""
+
+    def _can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: RetryHttpRequest,
+        response: RetryHttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        return not _is_post(request) and super()._can_retry(
+            state=state, request=request, response=response, error=error
+        )
+
+
+class _ConnectionErrorHandler(ConnectionErrorRetryHandler):
+    """One quick retry on a dropped connection, except for a new post (see _ServerErrorHandler)."""
+
+    def _can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: RetryHttpRequest,
+        response: RetryHttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        return not _is_post(request) and super()._can_retry(
+            state=state, request=request, response=response, error=error
+        )
+
+
+def default_retry_handlers() -> list[RetryHandler]:
+    """429: wait Retry-After (≤ 10 s), up to 3 times. 5xx and dropped connections: one quick
+    retry, except for chat.postMessage (it may have posted: the outbox checks, then retries).
+
+    A 429 is safe to repeat at once (Slack refused the call). Longer outages are the outbox's job
+    (it retries on the next tick), so a send never blocks a scheduler thread for long.
     """
     quick = BackoffRetryIntervalCalculator(backoff_factor=0.25, jitter=_SmallJitter())
     return [
         _RateLimitHandler(max_retry_count=3, max_wait=10.0),
-        ServerErrorRetryHandler(max_retry_count=1, interval_calculator=quick),
-        ConnectionErrorRetryHandler(max_retry_count=1, interval_calculator=quick),
+        _ServerErrorHandler(max_retry_count=1, interval_calculator=quick),
+        _ConnectionErrorHandler(max_retry_count=1, interval_calculator=quick),
     ]
 
 
@@ -164,12 +223,18 @@ class SlackNotifier:
         base_url: str | None = None,
         client: WebClient | None = None,
         window_minutes: int = 60,
+        timeout: float = DEFAULT_TIMEOUT,
     ) -> None:
+        """`timeout`: seconds a call may take before it counts as failed (a stalled Slack)."""
         if client is None:
             if not token:
                 raise ValueError("SlackNotifier needs a bot token (xoxb-...)")
             url = base_url or _api_url_from_env(os.environ)
-            kwargs: dict[str, Any] = {"token": token, "retry_handlers": default_retry_handlers()}
+            kwargs: dict[str, Any] = {
+                "token": token,
+                "retry_handlers": default_retry_handlers(),
+                "timeout": timeout,
+            }
             if url:
                 kwargs["base_url"] = _normalize_base_url(url)
             client = WebClient(**kwargs)
@@ -202,6 +267,7 @@ class SlackNotifier:
                 blocks=blocks,
                 unfurl_links=False,
                 unfurl_media=False,
+                metadata={"event_type": ALERT_EVENT, "event_payload": {"alert_id": alert.id}},
             )
         except _DELIVERY_ERRORS as exc:
             raise self._error(method, alert.channel, exc) from exc
@@ -230,12 +296,25 @@ class SlackNotifier:
             raise self._error(method, alert.channel, exc) from exc
         log.info("slack: updated %s in %s (ts %s)", alert.id, alert.channel, ts)
 
-    def reply(self, alert: Alert, ref: str, text: str, *, mention: str | None = None) -> str | None:
+    def reply(
+        self,
+        alert: Alert,
+        ref: str,
+        text: str,
+        *,
+        mention: str | None = None,
+        reply_id: str | None = None,
+    ) -> str | None:
         """Post `text` (mrkdwn, escaped by the caller) in the thread of message `ref`; return
-        the reply's reference. `mention` (a Slack user id) is pinged at the start."""
+        the reply's reference. `mention` (a Slack user id) is pinged at the start; `reply_id`
+        marks the reply so `find_reply` can find it."""
         method = "chat.postMessage"
         known_channel, thread_ts = split_ref(ref)
         body = f"<@{mention}> {text}" if mention else text
+        extra: dict[str, Any] = {}
+        if reply_id:
+            payload = {"reply_id": reply_id, "alert_id": alert.id}
+            extra["metadata"] = {"event_type": REPLY_EVENT, "event_payload": payload}
         try:
             channel_id = known_channel or self._channel_id(alert.channel)
             response = self.client.chat_postMessage(
@@ -244,12 +323,93 @@ class SlackNotifier:
                 text=body,
                 unfurl_links=False,
                 unfurl_media=False,
+                **extra,
             )
         except _DELIVERY_ERRORS as exc:
             raise self._error(f"{method} (thread reply)", alert.channel, exc) from exc
         ts = response.get("ts")
         log.info("slack: replied under %s in %s (ts %s)", alert.id, alert.channel, ts)
         return make_ref(channel_id, str(ts)) if ts else None
+
+    # -- FindsPosted: was an attempt whose answer was lost posted after all? -------------------
+
+    def find_sent(self, alert: Alert, since: datetime) -> str | None:
+        """This app's message for `alert` in its channel posted since `since` (its ref), or None.
+
+        Reads the channel's history from `since` (newest first, 200 a page, `HISTORY_PAGES` at
+        most) for a message whose metadata names the alert. Raises NotifierError when Slack
+        cannot answer now (an outage, a rate limit); returns None, with a warning, when the
+        channel cannot be read at all (the app is not in it, or lacks channels:history).
+        """
+        method = "conversations.history"
+        try:
+            channel_id = self._channel_id(alert.channel)
+            cursor = None
+            for _ in range(HISTORY_PAGES):
+                page = self.client.conversations_history(
+                    channel=channel_id,
+                    oldest=_slack_ts(since),
+                    include_all_metadata=True,
+                    limit=200,
+                    cursor=cursor,
+                )
+                for message in page.get("messages") or []:
+                    if _metadata_names(message, ALERT_EVENT, "alert_id", alert.id):
+                        return make_ref(channel_id, str(message["ts"]))
+                cursor = (page.get("response_metadata") or {}).get("next_cursor")
+                if not cursor:
+                    return None
+        except _ChannelNotFound:
+            return None  # no channel of that name: nothing can have been posted in it
+        except _DELIVERY_ERRORS as exc:
+            self._lookup_failed(method, alert, exc)
+        return None
+
+    def find_reply(self, alert: Alert, ref: str, reply_id: str, since: datetime) -> str | None:
+        """This app's reply `reply_id` in the thread of message `ref`, posted since `since`."""
+        method = "conversations.replies"
+        known_channel, thread_ts = split_ref(ref)
+        try:
+            channel_id = known_channel or self._channel_id(alert.channel)
+            cursor = None
+            for _ in range(HISTORY_PAGES):
+                page = self.client.conversations_replies(
+                    channel=channel_id,
+                    ts=thread_ts,
+                    oldest=_slack_ts(since),
+                    include_all_metadata=True,
+                    limit=200,
+                    cursor=cursor,
+                )
+                for message in page.get("messages") or []:
+                    if _metadata_names(message, REPLY_EVENT, "reply_id", reply_id):
+                        return make_ref(channel_id, str(message["ts"]))
+                cursor = (page.get("response_metadata") or {}).get("next_cursor")
+                if not cursor:
+                    return None
+        except _ChannelNotFound:
+            return None
+        except _DELIVERY_ERRORS as exc:
+            self._lookup_failed(method, alert, exc)
+        return None
+
+    def _lookup_failed(self, method: str, alert: Alert, exc: BaseException) -> None:
+        """Raise for a failure that may clear soon (the post waits); else warn and return."""
+        code = _error_code(exc)
+        status = getattr(getattr(exc, "response", None), "status_code", None)
+        passing = isinstance(status, int) and (status >= 500 or status == 429)
+        if code is None or passing or _is_rate_limit(exc):
+            raise self._error(method, alert.channel, exc) from exc
+        # The channel cannot be read (missing_scope, not_in_channel, ...): waiting will not help,
+        # and holding the alert for ever would lose it. Post, and say what would rule out a copy.
+        log.warning(
+            "slack: %s in %s failed: %s — %s; posting it (it may show twice: %s)",
+            method,
+            alert.channel,
+            _describe(exc),
+            _LOOKUP_CANNOT,
+            "invite the app to the channel and grant channels:history and groups:history",
+        )
 
     # -- helpers ------------------------------------------------------------------------------
 
@@ -351,6 +511,20 @@ def _retry_after_of(exc: BaseException) -> float | None:
             except (TypeError, ValueError):
                 return None
     return None
+
+
+def _slack_ts(moment: datetime) -> str:
+    """A Slack timestamp ("1700000000.000000") for an aware datetime."""
+    return f"{moment.timestamp():.6f}"
+
+
+def _metadata_names(message: Mapping[str, Any], event_type: str, field: str, value: str) -> bool:
+    """True when `message` carries this app's metadata of `event_type` with `field` = `value`."""
+    metadata = message.get("metadata")
+    if not isinstance(metadata, Mapping) or metadata.get("event_type") != event_type:
+        return False
+    payload = metadata.get("event_payload")
+    return isinstance(payload, Mapping) and payload.get(field) == value
 
 
 def _error_code(exc: BaseException) -> str | None:

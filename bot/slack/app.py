@@ -115,7 +115,7 @@ def _with_share_button(answer: Answer, command_text: str) -> list[dict[str, Any]
 
 def build_app(
     store: Store,
-    config: Config,
+    config: Config | Callable[[], Config],
     *,
     token: str | None = None,
     signing_secret: str | None = None,
@@ -127,7 +127,12 @@ def build_app(
     `answer_budget`: seconds a command's answer may take to be given in the acknowledgement
     itself; a slower one is acknowledged with "Working on it…" and sent through the
     response_url when ready (Slack wants the acknowledgement within 3 seconds).
+
+    `config` is feeds.yaml, or a function returning the one in use now: `inhaker run` passes
+    its worker's, so commands and buttons follow a reloaded feeds.yaml (`detection.window`,
+    which only a restart changes, is read once).
     """
+    current_config: Callable[[], Config] = config if callable(config) else (lambda: config)
     token = token or os.environ.get("SLACK_BOT_TOKEN")
     signing_secret = signing_secret or os.environ.get("SLACK_SIGNING_SECRET")
     if not token:
@@ -148,13 +153,29 @@ def build_app(
         # wsgi_app) so a request without a valid signature is answered 401.
         request_verification_enabled=bool(signing_secret),
         process_before_response=False,
+        # Bolt's loggers under "slack_bolt", whose level the CLI sets (WARNING). Without a logger
+        # Bolt gives each of its loggers the root's level, and at INFO it logs the whole body of
+        # a request whose signature fails: the verification token and the response_url of
+        # every genuine request while SLACK_SIGNING_SECRET is wrong. Errors still show.
+        logger=logging.getLogger("slack_bolt"),
     )
-    window_minutes = max(1, int(config.detection.window.total_seconds() // 60))
-    taste = TasteBook(store, config) if config.feedback.enabled else None
+    window_minutes = max(1, int(current_config().detection.window.total_seconds() // 60))
+    # The TasteBook for the `feedback:` settings in use (rebuilt when a reload changes them).
+    tastes: list[TasteBook] = []
     answers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="inhaker-answer")
 
+    def taste_for(config: Config) -> TasteBook | None:
+        if not config.feedback.enabled:
+            return None
+        book = tastes[0] if tastes else None
+        if book is None or book.settings != config.feedback:
+            book = TasteBook(store, config)
+            tastes[:] = [book]
+        return book
+
     def context(user_id: str) -> Context:
-        return Context(store, config, clock(), user_id, window_minutes, taste)
+        config = current_config()
+        return Context(store, config, clock(), user_id, window_minutes, taste_for(config))
 
     @app.middleware
     def skip_repeats(body: dict[str, Any], next: Callable[[], Any]) -> Any:
@@ -242,7 +263,13 @@ def build_app(
             ack()  # within Slack's 3 seconds; the rest happens after
             click = Click.from_body(body)
             note = apply_click(
-                store, config, client, click, action_name, clock(), window_minutes=window_minutes
+                store,
+                current_config(),
+                client,
+                click,
+                action_name,
+                clock(),
+                window_minutes=window_minutes,
             )
             if note and click.channel_id:
                 try:
@@ -263,6 +290,7 @@ def build_app(
             return
         user_id = str(event["user"])
         now = clock()
+        config = current_config()
         view = home_view(
             store,
             config,

@@ -52,6 +52,7 @@ from websockets.sync.client import ClientConnection, connect
 from bot.config import SourceConfig
 from bot.config_sources import DEFAULT_JETSTREAM_ENDPOINTS
 from bot.http import USER_AGENT, format_seconds
+from bot.netguard import BlockedAddressError, NetGuard, guard_of, open_websocket_socket
 from bot.sources.base import FetchResult, SourceState, StreamSink
 from detectors.records import Post
 from detectors.text import normalize, normalize_term, terms_of
@@ -277,16 +278,20 @@ class _SinkFailed(Exception):
     """The sink raised: reconnect from the last cursor it confirmed, so nothing is lost."""
 
 
-def _dial(url: str, stop: threading.Event) -> ClientConnection:
-    """Open a websocket; a set `stop` abandons the attempt at once (it ends in the background)."""
+def _dial(url: str, stop: threading.Event, guard: NetGuard | None = None) -> ClientConnection:
+    """Open a websocket; a set `stop` abandons the attempt at once (it ends in the background).
+    With a `guard` (the worker's SSRF guard) the TCP connection goes to a checked address."""
     lock = threading.Lock()
     done = threading.Event()
     outcome: dict[str, Any] = {}
 
     def attempt() -> None:
         try:
+            # The worker's SSRF guard: connect to a checked address (None: websockets dials).
+            sock = open_websocket_socket(guard, url, OPEN_TIMEOUT_SECONDS) if guard else None
             ws = connect(
                 url,
+                sock=sock,
                 open_timeout=OPEN_TIMEOUT_SECONDS,
                 close_timeout=CLOSE_TIMEOUT_SECONDS,
                 max_size=MAX_MESSAGE_BYTES,
@@ -331,6 +336,8 @@ def _host(endpoint: str) -> str:
 
 def _describe(exc: BaseException) -> str:
     """A short cause for a failed connection attempt."""
+    if isinstance(exc, BlockedAddressError):
+        return str(exc)
     if isinstance(exc, InvalidStatus):
         return f"HTTP {exc.response.status_code} at the websocket handshake"
     if isinstance(exc, InvalidURI):
@@ -384,6 +391,7 @@ class JetstreamSource:
     ) -> None:
         self.id = config.id
         self.config = config
+        self._guard = guard_of(client)  # the worker's SSRF guard rides on its shared client
         options = config.options
         self.endpoints: tuple[str, ...] = tuple(
             options.get("endpoints") or DEFAULT_JETSTREAM_ENDPOINTS
@@ -507,7 +515,7 @@ class JetstreamSource:
         for endpoint in self.endpoints:
             url = subscribe_url(endpoint, self._resume_from(progress.last))
             try:
-                ws = _dial(url, never)
+                ws = _dial(url, never, self._guard)
             except Exception as exc:
                 causes.append(f"{_host(endpoint)}: {_describe(exc)}")
                 log.warning("%s source %r: cannot connect to %s: %s", KIND, self.id, url, exc)
@@ -618,7 +626,7 @@ class JetstreamSource:
                 raise _Stopped
             url = subscribe_url(endpoint, self._resume_from(cursor))
             try:
-                return _dial(url, stop), endpoint
+                return _dial(url, stop, self._guard), endpoint
             except _Stopped:
                 raise
             except Exception as exc:

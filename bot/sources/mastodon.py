@@ -566,7 +566,7 @@ class MastodonSource(OwnsHttpClient):
         self, response: CappedResponse, what: str, run: _Run, *, timeline: bool
     ) -> _Problem:
         status = response.status_code
-        said = _server_error(response)
+        said = _server_error(response, run.token)
         said_part = f": {said}" if said else ""
         if status == 429:
             retry = parse_retry_after(response.headers.get("retry-after"), run.now)
@@ -805,8 +805,8 @@ def _int(value: object) -> int | None:
     return None
 
 
-def _server_error(response: CappedResponse) -> str | None:
-    """Mastodon's own words from an error body ({"error": "..."}), shortened."""
+def _server_error(response: CappedResponse, token: str | None = None) -> str | None:
+    """Mastodon's own words from an error body ({"error": "..."}), the token scrubbed, shortened."""
     try:
         data = json.loads(response.content)
     except ValueError:
@@ -815,6 +815,10 @@ def _server_error(response: CappedResponse) -> str | None:
     if not isinstance(said, str) or not said.strip():
         return None
     said = " ".join(said.split())
+    if token:
+        # Before shortening: a cut inside an echoed token would leave a piece of it that
+        # `_scrubbed` (which replaces the whole token) no longer finds.
+        said = said.replace(token, "***")
     return said if len(said) <= 160 else said[:157] + "..."
 
 

@@ -4,9 +4,11 @@ What it does: downloads the feed itself with the shared httpx client (If-None-Ma
 If-Modified-Since from the stored validators, a size cap, explicit timeouts), hands the downloaded
 bytes and the HTTP headers that matter for decoding to feedparser, and turns each entry into a
 `Post` (stable id, plain-text title and body, aware-UTC time, author, link, language, tags).
-Slightly broken feeds keep whatever entries feedparser recovered. Every failure (network, HTTP
-status, oversize body, not a feed, parser crash) comes back as `FetchResult.error`, one line in
-the shape "what failed: which thing: cause — what to do"; nothing is raised.
+Slightly broken feeds keep whatever entries feedparser recovered; `parse_feed` is that step on
+its own (a downloaded body in, posts or the reason it is not a feed out). Every failure (network,
+HTTP status, oversize or undecodable body, download deadline, not a feed, parser crash) comes back
+as `FetchResult.error`, one line in the shape "what failed: which thing: cause — what to do";
+nothing is raised.
 
 What it does not do: let feedparser fetch URLs (it never sees one), decide when to poll next or
 back off (the pipeline does, from `retry_after` and the error), remember which items it has seen
@@ -20,6 +22,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urljoin
@@ -32,6 +35,7 @@ from bot.html_text import html_to_text, plain_text
 from bot.http import (
     DEFAULT_MAX_BYTES,
     DEFAULT_TIMEOUT,
+    DEFAULT_TOTAL_TIMEOUT,
     TRANSPORT_ERRORS,
     CappedResponse,
     conditional_headers,
@@ -71,11 +75,13 @@ class RssSource(OwnsHttpClient):
         client: httpx.Client | None = None,
         *,
         max_bytes: int = DEFAULT_MAX_BYTES,
+        total_timeout: float = DEFAULT_TOTAL_TIMEOUT,
         watch_terms: tuple[str, ...] = (),  # every adapter takes them; a feed needs none
     ) -> None:
         self.id = config.id
         self.config = config
         self.max_bytes = max_bytes
+        self.total_timeout = total_timeout
         self._use_client(client)
 
     # -----------------------------------------------------------------------------------------
@@ -98,7 +104,14 @@ class RssSource(OwnsHttpClient):
         headers = conditional_headers(ACCEPT, state.etag, state.last_modified)
 
         try:
-            response = fetch_capped(self._client, self.config.url, headers, self.max_bytes)
+            response = fetch_capped(
+                # feeds.yaml requires a url for rss; "" would be refused as an invalid URL.
+                self._client,
+                self.config.url or "",
+                headers,
+                self.max_bytes,
+                self.total_timeout,
+            )
         except TRANSPORT_ERRORS as exc:
             return self._failed(state, *transport_failure(exc, self._timeout()))
         return self._handle_response(response, state, now)
@@ -118,65 +131,16 @@ class RssSource(OwnsHttpClient):
         if not 200 <= status < 300:
             return self._status_error(response, state, now)
 
-        try:
-            parsed = feedparser.parse(
-                response.content,
-                response_headers=feed_parser_headers(response),
-                # Sanitizing is wasted work: we keep text only, never HTML.
-                sanitize_html=False,
-                resolve_relative_uris=False,
-            )
-        except Exception as exc:
-            log.warning("rss source %r: feedparser crashed", self.id, exc_info=True)
+        parsed = parse_feed(
+            response, source_id=self.id, now=now, default_lang=primary_lang(self.config.lang)
+        )
+        if parsed.error is not None:
             return self._failed(
-                state,
-                f"cannot parse the feed ({type(exc).__name__}: {exc})",
-                "check the URL points at an RSS/Atom feed",
-                status=status,
+                state, parsed.error, "check the URL points at an RSS/Atom feed", status=status
             )
-
-        entries = parsed.get("entries") or []
-        feed = parsed.get("feed") or {}
-        feed_lang = primary_lang(feed.get("language")) or primary_lang(self.config.lang)
-        posts: list[Post] = []
-        seen: set[str] = set()
-        for entry in entries:
-            try:
-                post = self._to_post(entry, feed_lang, now)
-            except Exception:
-                # One odd entry must not cost the whole feed.
-                log.warning("rss source %r: skipped an entry", self.id, exc_info=True)
-                continue
-            if post is None or post.id in seen:
-                continue
-            seen.add(post.id)
-            posts.append(post)
-
-        broken = feed_is_broken(parsed)
-        if not posts and (broken or not parsed.get("version")):
-            # Nothing usable and the document is not a (well-formed) feed. Many real feeds are
-            # slightly broken, so this only fails when nothing could be recovered.
-            return self._failed(
-                state,
-                f"not a feed ({not_a_feed_cause(response, parsed)})",
-                "check the URL points at an RSS/Atom feed",
-                status=status,
-            )
-        if broken:
-            log.info(
-                "rss source %r: feed is not well-formed (%s); kept %d of %d entries",
-                self.id,
-                parsed.get("bozo_exception"),
-                len(posts),
-                len(entries),
-            )
-        elif entries and not posts:
-            log.warning(
-                "rss source %r: %d entries, none with an id, link, title or text",
-                self.id,
-                len(entries),
-            )
-        return FetchResult(posts=posts, etag=etag, last_modified=last_modified, status=status)
+        return FetchResult(
+            posts=parsed.posts, etag=etag, last_modified=last_modified, status=status
+        )
 
     def _status_error(
         self, response: CappedResponse, state: SourceState, now: datetime
@@ -212,45 +176,6 @@ class RssSource(OwnsHttpClient):
 
     # -----------------------------------------------------------------------------------------
 
-    def _to_post(self, entry: dict[str, Any], feed_lang: str | None, now: datetime) -> Post | None:
-        title = feed_detail_text(entry, "title")
-        text = _body_text(entry)
-        if len(text) > MAX_TEXT_CHARS:
-            text = text[:MAX_TEXT_CHARS].rstrip() + "…"
-        link = clean_str(entry.get("link"))
-
-        post_id = clean_str(entry.get("id")) or link
-        if not post_id:
-            # Without guid or link, the title is the most stable thing an item has; hash it so a
-            # changed body does not look like a new item.
-            basis = title or text
-            if not basis:
-                return None
-            prefix = "t:" if title else "h:"
-            post_id = (
-                prefix
-                + hashlib.sha1(
-                    " ".join(basis.casefold().split()).encode("utf-8"), usedforsecurity=False
-                ).hexdigest()[:16]
-            )
-
-        lang = (
-            primary_lang(feed_detail(entry, "summary_detail").get("language"))
-            or primary_lang(feed_detail(entry, "title_detail").get("language"))
-            or feed_lang
-        )
-        return Post(
-            source=self.id,
-            id=post_id,
-            text=text,
-            created_at=feed_created_at(entry, now),
-            author=_author(entry),
-            url=link,
-            title=title,
-            lang=lang,
-            tags=_tags(entry),
-        )
-
     def _failed(
         self,
         state: SourceState,
@@ -276,6 +201,125 @@ class RssSource(OwnsHttpClient):
     def _timeout(self) -> float:
         timeout = self._client.timeout
         return timeout.read or timeout.connect or DEFAULT_TIMEOUT
+
+
+# ---------------------------------------------------------------------------------------------
+# Bytes to items.
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFeed:
+    """The items of one downloaded feed, or why the document is not a usable feed."""
+
+    posts: list[Post] = field(default_factory=list)
+    error: str | None = None  # the cause, e.g. "not a feed (the response is empty)"
+
+
+def parse_feed(
+    response: CappedResponse,
+    *,
+    source_id: str,
+    now: datetime,
+    default_lang: str | None = None,
+) -> ParsedFeed:
+    """Turn a downloaded feed into posts (unique ids, plain text, aware-UTC times); never raises.
+
+    Slightly broken feeds keep whatever entries feedparser recovered; a document with nothing
+    usable that is not a well-formed feed gives `error` instead. `default_lang` is used when
+    neither the feed nor an entry names its language.
+    """
+    try:
+        parsed = feedparser.parse(
+            response.content,
+            response_headers=feed_parser_headers(response),
+            # Sanitizing is wasted work: we keep text only, never HTML.
+            sanitize_html=False,
+            resolve_relative_uris=False,
+        )
+    except Exception as exc:
+        log.warning("rss source %r: feedparser crashed", source_id, exc_info=True)
+        return ParsedFeed(error=f"cannot parse the feed ({type(exc).__name__}: {exc})")
+
+    entries = parsed.get("entries") or []
+    feed = parsed.get("feed") or {}
+    feed_lang = primary_lang(feed.get("language")) or default_lang
+    posts: list[Post] = []
+    seen: set[str] = set()
+    for entry in entries:
+        try:
+            post = entry_to_post(entry, source_id, feed_lang, now)
+        except Exception:
+            # One odd entry must not cost the whole feed.
+            log.warning("rss source %r: skipped an entry", source_id, exc_info=True)
+            continue
+        if post is None or post.id in seen:
+            continue
+        seen.add(post.id)
+        posts.append(post)
+
+    broken = feed_is_broken(parsed)
+    if not posts and (broken or not parsed.get("version")):
+        # Nothing usable and the document is not a (well-formed) feed. Many real feeds are
+        # slightly broken, so this only fails when nothing could be recovered.
+        return ParsedFeed(error=f"not a feed ({not_a_feed_cause(response, parsed)})")
+    if broken:
+        log.info(
+            "rss source %r: feed is not well-formed (%s); kept %d of %d entries",
+            source_id,
+            parsed.get("bozo_exception"),
+            len(posts),
+            len(entries),
+        )
+    elif entries and not posts:
+        log.warning(
+            "rss source %r: %d entries, none with an id, link, title or text",
+            source_id,
+            len(entries),
+        )
+    return ParsedFeed(posts=posts)
+
+
+def entry_to_post(
+    entry: dict[str, Any], source_id: str, feed_lang: str | None, now: datetime
+) -> Post | None:
+    """One feedparser entry as a Post; None when it has no id, link, title or text at all."""
+    title = feed_detail_text(entry, "title")
+    text = _body_text(entry)
+    if len(text) > MAX_TEXT_CHARS:
+        text = text[:MAX_TEXT_CHARS].rstrip() + "…"
+    link = clean_str(entry.get("link"))
+
+    post_id = clean_str(entry.get("id")) or link
+    if not post_id:
+        # Without guid or link, the title is the most stable thing an item has; hash it so a
+        # changed body does not look like a new item.
+        basis = title or text
+        if not basis:
+            return None
+        prefix = "t:" if title else "h:"
+        post_id = (
+            prefix
+            + hashlib.sha1(
+                " ".join(basis.casefold().split()).encode("utf-8"), usedforsecurity=False
+            ).hexdigest()[:16]
+        )
+
+    lang = (
+        primary_lang(feed_detail(entry, "summary_detail").get("language"))
+        or primary_lang(feed_detail(entry, "title_detail").get("language"))
+        or feed_lang
+    )
+    return Post(
+        source=source_id,
+        id=post_id,
+        text=text,
+        created_at=feed_created_at(entry, now),
+        author=_author(entry),
+        url=link,
+        title=title,
+        lang=lang,
+        tags=_tags(entry),
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -345,7 +389,7 @@ def feed_detail_text(entry: Mapping[str, Any], key: str) -> str | None:
     value = entry.get(key)
     if not isinstance(value, str) or not value.strip():
         return None
-    kind = feed_detail(entry, f"{key}feed_detail").get("type") or "text/html"
+    kind = feed_detail(entry, f"{key}_detail").get("type") or "text/html"
     text = plain_text(value) if kind == "text/plain" else html_to_text(value)
     return text or None
 

@@ -378,7 +378,7 @@ class XSearchSource(OwnsHttpClient):
 
     def _status_failure(self, response: CappedResponse, token: str, now: datetime) -> _Failure:
         status = response.status_code
-        detail = _scrub(_problem(response.content), token)
+        detail = _problem(response.content, token)
         said = f": {detail}" if detail else ""
         if status == 401:
             return _Failure(
@@ -542,8 +542,9 @@ def _reset_seconds(headers: httpx.Headers, now: datetime) -> float | None:
     return parse_retry_after(headers.get("retry-after"), now)
 
 
-def _problem(content: bytes) -> str:
-    """X's own explanation from an error body (RFC 7807 problem or errors list), shortened."""
+def _problem(content: bytes, token: str = "") -> str:
+    """X's own explanation from an error body (RFC 7807 problem or errors list), the token
+    scrubbed, shortened."""
     try:
         data = json.loads(content)
     except (ValueError, UnicodeDecodeError):
@@ -561,7 +562,9 @@ def _problem(content: bytes) -> str:
             if isinstance(data.get(key), str):
                 parts.append(data[key])
                 break
-    text = " ".join(" ".join(parts).split())
+    # Scrubbed before it is shortened: a cut inside an echoed token would leave a piece of it
+    # that the whole token no longer matches.
+    text = _scrub(" ".join(" ".join(parts).split()), token)
     return text if len(text) <= 200 else text[:197] + "..."
 
 
