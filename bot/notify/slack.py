@@ -147,8 +147,8 @@ def _is_post(request: RetryHttpRequest) -> bool:
     return request.url.rstrip("/").endswith("/chat.postMessage")
 
 
-class _ServerErrorHandler(ServerErrorRetryHandler):
-    """One quick retry on HTTP 500/503, except for a new post: Slack may have posted it before
+class _NotForNewPosts:
+    """A quick-retry handler that never repeats a new post: Slack may have posted it before
     failing, so the outbox checks the channel first and tries again on its next round."""
 
     def _can_retry(
@@ -159,25 +159,17 @@ class _ServerErrorHandler(ServerErrorRetryHandler):
         response: RetryHttpResponse | None = None,
         error: Exception | None = None,
     ) -> bool:
-        return not _is_post(request) and super()._can_retry(
+        return not _is_post(request) and super()._can_retry(  # type: ignore[misc]
             state=state, request=request, response=response, error=error
         )
 
 
-class _ConnectionErrorHandler(ConnectionErrorRetryHandler):
-    """One quick retry on a dropped connection, except for a new post (see _ServerErrorHandler)."""
+class _ServerErrorHandler(_NotForNewPosts, ServerErrorRetryHandler):
+    """One quick retry on HTTP 500/503, except for a new post."""
 
-    def _can_retry(
-        self,
-        *,
-        state: RetryState,
-        request: RetryHttpRequest,
-        response: RetryHttpResponse | None = None,
-        error: Exception | None = None,
-    ) -> bool:
-        return not _is_post(request) and super()._can_retry(
-            state=state, request=request, response=response, error=error
-        )
+
+class _ConnectionErrorHandler(_NotForNewPosts, ConnectionErrorRetryHandler):
+    """One quick retry on a dropped connection, except for a new post."""
 
 
 def default_retry_handlers() -> list[RetryHandler]:
