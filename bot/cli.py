@@ -269,12 +269,20 @@ def cmd_serve(args: argparse.Namespace) -> int:
             "serve: SLACK_SIGNING_SECRET is not set — copy it from your Slack app's "
             "Basic Information page (HTTP mode verifies every request with it)"
         )
-    config = _load(args.config)
+    from bot.reload import RELOAD_SECONDS, LiveConfig
+
+    # feeds.yaml edits reach the answers while serving, as they reach the worker; a broken
+    # edit keeps the last good configuration (and is logged; the worker tells the ops channel).
+    config = LiveConfig(_load(args.config), every=RELOAD_SECONDS)
     store = _open_store()
     app = _slack_app(store, config)
     port = args.port if args.port is not None else int(os.environ.get("PORT", "3000"))
     print(f"inhaker serve: listening on {args.host}:{port} (POST /slack/events)", file=sys.stderr)
-    serve(wsgi_app(app), host=args.host, port=port, threads=8, _quiet=True)
+    config.start()
+    try:
+        serve(wsgi_app(app), host=args.host, port=port, threads=8, _quiet=True)
+    finally:
+        config.stop()
     return 0
 
 

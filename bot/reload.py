@@ -4,8 +4,7 @@ What it does:
 - `diff_configs(old, new)` compares two loaded configurations and returns `ConfigChanges`: the
   sources added, removed and changed (by id), the settings that changed and can be applied to a
   running worker, and the ones that cannot (the trend detector's tables are sized and tuned by
-  `detection:` at start, the HTTP client's address guard by `allow_private_hosts`), which need a
-  restart. `ConfigChanges.summary()` is the one INFO line the worker logs.
+  `detection:` at start), which need a restart. `ConfigChanges.summary()` is the one INFO line the worker logs.
 - `ConfigWatcher.check(apply)` is run every few seconds by the worker (bot/scheduler.py). It reads
   the file and compares its content hash with what it handled last; a new content is handled once
   it has stayed the same for two checks in a row, so an editor caught half-way through writing
@@ -15,6 +14,11 @@ What it does:
   line per problem in the log, and one message to `slack.ops_channel` when one is set. When the
   file is valid again after a broken edit, the log and the ops channel say so.
 - `tell_ops(notifier, channel, text)` posts such a note through the worker's Slack client.
+- `LiveConfig` is the same for `inhaker serve`: the configuration its Slack app answers from,
+  kept current by a thread that runs a `ConfigWatcher` (a source added shows in
+  `/inhaker sources` from any web process within seconds). It only logs: the worker is the one
+  that tells the ops channel, so a team running several web processes gets one message, not one
+  per process.
 
 What it does not do: apply anything to the running worker (`Runner.apply_config` does), watch
 with inotify (a stat and a read of a small file every few seconds is cheap and works on every
@@ -26,6 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -62,6 +67,9 @@ _LIVE: tuple[tuple[str, Callable[[Config], object]], ...] = (
     ("profile", lambda c: c.profile),
     ("alerts", lambda c: c.alerts),
     ("store.retention", lambda c: c.retention),
+    # The worker's address guard takes the new list in place (NetGuard.update): a host added
+    # here is fetched at the next poll, a host removed is refused from the next request on.
+    ("allow_private_hosts", lambda c: c.allow_private_hosts),
 )
 
 
@@ -112,9 +120,6 @@ def diff_configs(old: Config, new: Config) -> ConfigChanges:
         for f in fields(old.detection)
         if getattr(old.detection, f.name) != getattr(new.detection, f.name)
     ]
-    if old.allow_private_hosts != new.allow_private_hosts:
-        # The HTTP client and its address guard are built once, when the worker starts.
-        restart.append("allow_private_hosts")
     return ConfigChanges(
         added=tuple(sid for sid in after if sid not in before),
         removed=tuple(sid for sid in before if sid not in after),
@@ -266,3 +271,47 @@ class ConfigWatcher:
     def _tell(self, text: str) -> None:
         if self.report is not None:
             self.report(text)
+
+
+class LiveConfig:
+    """The feeds.yaml `inhaker serve` answers from, re-read while it runs (see the module doc).
+
+    Call it for the configuration in use; `start()` begins the checks, `stop()` ends them.
+    """
+
+    def __init__(self, config: Config, *, every: float = RELOAD_SECONDS) -> None:
+        self._config = config
+        self.every = every
+        self.watcher = ConfigWatcher(config.path)  # no report: the worker tells the ops channel
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def __call__(self) -> Config:
+        return self._config
+
+    def apply(self, new: Config) -> ConfigChanges:
+        changes = diff_configs(self._config, new)
+        # One reference swap: a request in flight keeps the Config it started with.
+        self._config = new
+        if not changes.empty:
+            log.info("feeds.yaml reloaded: %s", changes.summary())
+        return changes
+
+    def check(self) -> ConfigChanges | None:
+        return self.watcher.check(self.apply)
+
+    def start(self) -> None:
+        def loop() -> None:
+            while not self._stop.wait(self.every):
+                try:
+                    self.check()
+                except Exception:  # a bug here must not end the checks, nor the server
+                    log.exception("feeds.yaml check failed")
+
+        self._thread = threading.Thread(target=loop, name="feeds-yaml-reload", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=self.every + 5)

@@ -16,9 +16,10 @@ What it does: `Runner` wires config, store, sources, the engine and a notifier t
   to `apply_config`, which applies it without a restart: sources added get their poll job or
   stream thread, removed ones lose it, changed ones are rebuilt (their state stays in the store,
   by id), the digest's cron jobs are re-added, and the engine takes the new settings
-  (`Engine.use_config`) keeping the detector and what it learned. `detection:` and
-  `allow_private_hosts` changes wait for a restart (a WARNING names them). A broken edit keeps
-  the last good configuration and is reported to the log and to `slack.ops_channel`.
+  (`Engine.use_config`) keeping the detector and what it learned, and the address guard takes a
+  new `allow_private_hosts`. `detection:` changes wait for a restart (a WARNING names them). A
+  broken edit keeps the last good configuration and is reported to the log and to
+  `slack.ops_channel`.
 
 What it does not do: handle signals or Slack connections (bot/cli.py does), or fetch itself.
 """
@@ -42,6 +43,7 @@ from apscheduler.triggers.cron import CronTrigger
 from bot.config import Config, SourceConfig
 from bot.digest import queue_digest
 from bot.http import make_client
+from bot.netguard import guard_of
 from bot.notify.base import Notifier
 from bot.pipeline import Engine, TickResult
 from bot.poller import PollOutcome, build_source, poll, record
@@ -341,8 +343,8 @@ class Runner:
 
         Everything that can fail (building sources, training a changed opportunity scorer) is
         done before anything changes, so a failure leaves the running configuration whole
-        (raised as `ApplyError`). The detector and what it learned are kept; `detection:` and
-        `allow_private_hosts` changes are logged as needing a restart and otherwise ignored.
+        (raised as `ApplyError`). The detector and what it learned are kept; `detection:` changes
+        are logged as needing a restart and otherwise ignored.
         """
         from bot.opportunity_data import DatasetError
 
@@ -374,6 +376,8 @@ class Runner:
             except ValueError as exc:
                 raise ApplyError(f"sources: {exc} — fix the source in feeds.yaml") from exc
             self.config = new
+            if "allow_private_hosts" in changes.settings and (guard := guard_of(self.client)):
+                guard.update(new.allow_private_hosts)
             for sid in changes.removed:
                 self._retire(sid)
                 self.sources.pop(sid, None)
@@ -402,7 +406,7 @@ class Runner:
         if changes.restart:
             log.warning(
                 "feeds.yaml: %s changed; these take effect after a restart of inhaker run "
-                "(the detector's tables and the HTTP client are built at start) — everything "
+                "(the detector's tables are built at start) — everything "
                 "else was applied",
                 ", ".join(changes.restart),
             )

@@ -609,6 +609,26 @@ def test_token_from_env_is_sent_as_bearer_and_never_shown(
     assert SECRET not in echoed.note
 
 
+def test_a_malformed_answer_that_echoes_the_token_late_shows_no_piece_of_it(
+    fake: FakeMastodon, client: httpx.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 200 with an object instead of a list, whose "error" text carries the token where the
+    160-character cut would fall: the cause is quoted, the token in no form."""
+    monkeypatch.setenv(TOKEN_ENV, SECRET)
+    fake.require_token = SECRET
+    fake.override(
+        "/api/v1/timelines/tag/nederland",
+        json.dumps({"error": "x" * 139 + f" session {SECRET} is not allowed here"}).encode(),
+        status=200,
+    )
+    src = source(fake.base_url, client, hashtags=("nederland",), token_env=TOKEN_ENV)
+    result = src.fetch(SourceState("ms"), NOW)
+    shown = f"{result.error} {result.note}"
+    assert "unexpected answer: expected a list of statuses, got a JSON object" in shown
+    for start in range(len(SECRET) - 7):
+        assert SECRET[start : start + 8] not in shown
+
+
 def test_trends_switched_off_is_an_error_when_nothing_else_is_read(
     fake: FakeMastodon, client: httpx.Client
 ) -> None:

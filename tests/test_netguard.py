@@ -25,7 +25,7 @@ import pytest
 from websockets.http11 import Request, Response
 from websockets.sync.server import ServerConnection, serve
 
-from bot.config import SourceConfig
+from bot.config import SourceConfig, parse_config
 from bot.http import make_client
 from bot.netguard import (
     BlockedAddressError,
@@ -36,6 +36,7 @@ from bot.netguard import (
     normalize_host,
     open_websocket_socket,
 )
+from bot.poller import build_source
 from bot.sources.base import SourceState
 from bot.sources.jetstream import JetstreamSource
 from bot.sources.rss import RssSource
@@ -438,3 +439,39 @@ slack:
     assert "blog (rss): last success" in sources.stdout
     assert f"refused to fetch {intranet_url}: localhost resolves to " in sources.stdout
     assert TODO in sources.stdout
+
+
+# -------------------------------------------------------------------------------------------------
+# Every kind of source words a refusal the same way
+
+
+OTHER_KINDS = {
+    "mastodon": "instance: {base}\n    hashtags: [nederland]\n    timeline: none",
+    "bluesky_trends": "base_url: {base}",
+    "reddit": "subreddits: [thenetherlands]\n    base_url: {base}",
+    "hackernews": "lists: [top]\n    search_watch_terms: false\n    base_url: {base}/v0",
+    "google_trends": 'geo: NL\n    url: "{base}/trends/rss?geo=NL"',
+    "x_search": 'query: "#twelftal"\n    token_env: X_BEARER_TOKEN\n    base_url: {base}/2',
+}
+
+
+@pytest.mark.parametrize("kind", sorted(OTHER_KINDS))
+def test_every_source_kind_reports_a_refused_host_in_the_same_words(
+    kind: str, feed_server: FeedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An operator reading `inhaker sources` sees the same cause and the same fix, whichever
+    kind of source pointed at a private address; nothing reached the server."""
+    monkeypatch.setenv("X_BEARER_TOKEN", "x-test-token-0123456789")
+    base = feed_server.base_url
+    options = OTHER_KINDS[kind].format(base=base)
+    config = parse_config(
+        f"sources:\n  - id: probe\n    kind: {kind}\n    {options}\n", file="feeds.yaml"
+    )
+    with make_client(allow_private_hosts=()) as client:
+        source = build_source(config.sources[0], client)
+        result = source.fetch(SourceState("probe"), datetime.now(UTC))
+    assert result.error is not None
+    assert f"refused to fetch {base}" in result.error
+    assert "127.0.0.1 is a loopback address" in result.error
+    assert result.error.endswith(f"— {TODO}"), result.error
+    assert feed_server.requests == []

@@ -107,18 +107,54 @@ def test_an_interval_or_a_name_change_is_a_changed_source() -> None:
     assert changes.summary() == "+0 sources, -0, 1 changed (emerce)"
 
 
-def test_detection_and_allowed_hosts_need_a_restart_the_rest_does_not() -> None:
+def test_detection_needs_a_restart_allowed_hosts_and_the_rest_do_not() -> None:
     old = config_of(BASE)
     new = config_of(
         BASE.replace('allow_private_hosts: ["127.0.0.1"]', "allow_private_hosts: []")
         + "detection:\n  window: 2h\n  min_posts: 8\nstore:\n  retention: 3d\n"
     )
     changes = diff_configs(old, new)
-    assert changes.restart == ("detection.window", "detection.min_posts", "allow_private_hosts")
-    assert changes.settings == ("store.retention",)
-    assert "needs a restart: detection.window, detection.min_posts, allow_private_hosts" in (
-        changes.summary()
-    )
+    assert changes.restart == ("detection.window", "detection.min_posts")
+    assert changes.settings == ("store.retention", "allow_private_hosts")
+    assert "needs a restart: detection.window, detection.min_posts" in changes.summary()
+    assert "allow_private_hosts changed" in changes.summary()
+
+
+def test_allow_private_hosts_applies_to_the_next_poll_without_a_restart(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    """A team adds its intranet feed's host to allow_private_hosts while the worker runs: the
+    next poll fetches it; taking the host out again refuses it from the next poll on."""
+    now = datetime.now(UTC)
+    url = feed_server.serve("/intranet.xml", rss("intranet", 1, now))
+
+    def config(allow: str) -> Config:
+        return config_of(
+            f"allow_private_hosts: {allow}\nsources:\n  - id: intranet\n    kind: rss\n"
+            f"    url: {url}\n    interval: 5m\nopportunities:\n  enabled: false\n"
+        )
+
+    store = Store(f"sqlite:///{tmp_path / 'inhaker.db'}")
+    runner = Runner(config("[]"), store, ConsoleNotifier(io.StringIO()))
+    try:
+        refused = runner.poll_source("intranet", respect_backoff=False)
+        assert refused.error is not None and "127.0.0.1 is a loopback address" in refused.error
+        assert feed_server.requests == []
+
+        changes = runner.apply_config(config('["127.0.0.1"]'))
+        assert changes.restart == () and "allow_private_hosts" in changes.settings
+        fetched = runner.poll_source("intranet", respect_backoff=False)
+        assert fetched.error is None
+        assert [p.title for p in fetched.backlog] == ["intranet bericht 0"]
+        assert [r.path for r in feed_server.requests] == ["/intranet.xml"]
+
+        runner.apply_config(config("[]"))
+        again = runner.poll_source("intranet", respect_backoff=False)
+        assert again.error is not None and "loopback" in again.error
+        assert len(feed_server.requests) == 1  # refused before connecting, keep-alive or not
+    finally:
+        runner.stop()
+        store.close()
 
 
 def test_a_comment_or_reordering_keys_changes_nothing() -> None:

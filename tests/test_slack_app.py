@@ -6,6 +6,7 @@ client talks to the fake Slack through SLACK_API_URL; the store is a real SQLite
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -171,10 +172,10 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def test_inhaker_serve_answers_signed_commands(tmp_path: Path, fake_slack: FakeSlack) -> None:
-    """`inhaker serve` as a user starts it: a subprocess on a port, HTTP mode."""
-    config = tmp_path / "feeds.yaml"
-    config.write_text("sources: []\n", encoding="utf-8")
+@contextlib.contextmanager
+def inhaker_serve(tmp_path: Path, fake_slack: FakeSlack, config: Path) -> Iterator[str]:
+    """`inhaker serve` as a user starts it: a subprocess on a port, HTTP mode; yields its URL.
+    Its stderr (the log) is in tmp_path / "serve.log"."""
     port = _free_port()
     env = {
         **os.environ,
@@ -183,41 +184,89 @@ def test_inhaker_serve_answers_signed_commands(tmp_path: Path, fake_slack: FakeS
         "SLACK_API_URL": fake_slack.base_url,
         "DATABASE_URL": f"sqlite:///{tmp_path / 'inhaker.db'}",
     }
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "bot.cli",
-            "serve",
-            "--config",
-            str(config),
-            "--port",
-            str(port),
-            "--host",
-            "127.0.0.1",
-        ],
-        env=env,
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/healthz", trust_env=False).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
+    command = [sys.executable, "-m", "bot.cli", "serve", "--config", str(config)]
+    with (tmp_path / "serve.log").open("w", encoding="utf-8") as log_file:
+        process = subprocess.Popen(
+            [*command, "--port", str(port), "--host", "127.0.0.1"],
+            env=env,
+            cwd=tmp_path,
+            stdout=subprocess.DEVNULL,
+            stderr=log_file,
+            text=True,
+        )
+        try:
+            url = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                try:
+                    if httpx.get(f"{url}/healthz", trust_env=False).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    time.sleep(0.1)
+            yield url
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+
+
+def test_inhaker_serve_answers_signed_commands(tmp_path: Path, fake_slack: FakeSlack) -> None:
+    config = tmp_path / "feeds.yaml"
+    config.write_text("sources: []\n", encoding="utf-8")
+    with inhaker_serve(tmp_path, fake_slack, config) as url:
         response = post_signed(f"{url}/slack/events", slash_command("/trends"))
         assert response.status_code == 200
         assert "Nothing is rising" in response.text
         assert post_signed(f"{url}/slack/events", "x=1", signature="v0=bad").status_code == 401
-    finally:
-        process.terminate()
-        process.communicate(timeout=10)
+
+
+def _sources_answer(url: str) -> str:
+    response = post_signed(f"{url}/slack/events", slash_command("/inhaker", "sources"))
+    assert response.status_code == 200
+    return response.text
+
+
+def _source_yaml(source_id: str) -> str:
+    return (
+        f"  - id: {source_id}\n    kind: rss\n    url: https://{source_id}.example.nl/rss\n"
+        "    interval: 10m\n"
+    )
+
+
+def test_inhaker_serve_follows_feeds_yaml_edits_and_keeps_the_last_good_one(
+    tmp_path: Path, fake_slack: FakeSlack
+) -> None:
+    """A web process answers from the feeds.yaml in force: a source added while it serves is in
+    `/inhaker sources` within seconds; a broken edit is logged with its line and the last good
+    configuration keeps answering."""
+    config = tmp_path / "feeds.yaml"
+    config.write_text("sources:\n" + _source_yaml("emerce"), encoding="utf-8")
+    with inhaker_serve(tmp_path, fake_slack, config) as url:
+        first = _sources_answer(url)
+        assert "emerce" in first and "frankwatching" not in first
+
+        config.write_text(
+            "sources:\n" + _source_yaml("emerce") + _source_yaml("frankwatching"),
+            encoding="utf-8",
+        )
+        deadline = time.monotonic() + 30
+        while "frankwatching" not in _sources_answer(url) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert "frankwatching" in _sources_answer(url)
+
+        config.write_text(
+            "sources:\n" + _source_yaml("emerce") + "  - id: adformatie\n    kind: rss\n"
+            "    url: https://adformatie.example.nl/rss\n    intervall: 10m\n",
+            encoding="utf-8",
+        )
+        log_path = tmp_path / "serve.log"
+        deadline = time.monotonic() + 30
+        while "not applied" not in log_path.read_text() and time.monotonic() < deadline:
+            time.sleep(0.5)
+        log = log_path.read_text()
+        assert "feeds.yaml edit not applied" in log
+        assert f"{config}:" in log and "intervall" in log
+        answer = _sources_answer(url)
+        assert "frankwatching" in answer and "adformatie" not in answer
 
 
 def test_serve_without_signing_secret_explains_the_fix(tmp_path: Path) -> None:

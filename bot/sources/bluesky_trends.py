@@ -37,6 +37,7 @@ from bot.http import (
     format_seconds,
     parse_retry_after,
 )
+from bot.netguard import ALLOW_TODO, BlockedAddressError
 from bot.sources.base import BUG_TODO, FetchResult, OwnsHttpClient, SourceState
 from detectors.records import ExternalTrend
 from detectors.text import normalize_term
@@ -106,6 +107,8 @@ class BlueskyTrendsSource(OwnsHttpClient):
             return self._failed(str(exc), "check base_url points at a Bluesky AppView")
         except httpx.TooManyRedirects:
             return self._failed("too many redirects", "check base_url in feeds.yaml")
+        except BlockedAddressError as exc:  # the SSRF guard: same words as every source
+            return self._failed(exc.cause, ALLOW_TODO)
         except httpx.ConnectError as exc:
             host = urlsplit(self.base_url).netloc or self.base_url
             return self._failed(

@@ -63,6 +63,7 @@ from bot.http import (
     format_seconds,
     parse_retry_after,
 )
+from bot.netguard import ALLOW_TODO, BlockedAddressError
 from bot.sources.base import BUG_TODO, FetchResult, OwnsHttpClient, SourceState
 from detectors.records import Post
 
@@ -97,11 +98,19 @@ POST_TYPES = frozenset({"story", "poll"})
 class _Failure(Exception):
     """One request that did not give usable JSON: a short cause, and what the server asked."""
 
-    def __init__(self, cause: str, *, status: int | None = None, retry_after: float | None = None):
+    def __init__(
+        self,
+        cause: str,
+        *,
+        status: int | None = None,
+        retry_after: float | None = None,
+        blocked: bool = False,
+    ):
         super().__init__(cause)
         self.cause = cause
         self.status = status
         self.retry_after = retry_after
+        self.blocked = blocked  # refused by the SSRF guard: the fix is allow_private_hosts
 
 
 @dataclass
@@ -521,6 +530,8 @@ class HackerNewsSource(OwnsHttpClient):
             raise _Failure("timed out") from None
         except (DeadlineExceededError, BodyTooLargeError) as exc:
             raise _Failure(str(exc)) from None
+        except BlockedAddressError as exc:  # the SSRF guard: same words as every source
+            raise _Failure(exc.cause, blocked=True) from None
         except httpx.ConnectError as exc:
             raise _Failure(f"cannot connect ({_cause(exc)})") from None
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
@@ -552,6 +563,8 @@ class HackerNewsSource(OwnsHttpClient):
 
 
 def _todo(failure: _Failure) -> str:
+    if failure.blocked:
+        return ALLOW_TODO
     if failure.retry_after is not None:
         return (
             f"the server asks to wait {format_seconds(failure.retry_after)}; "

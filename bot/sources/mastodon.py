@@ -50,6 +50,7 @@ from bot.http import (
     format_seconds,
     parse_retry_after,
 )
+from bot.netguard import ALLOW_TODO, BlockedAddressError
 from bot.sources.base import BUG_TODO, FetchResult, OwnsHttpClient, SourceState
 from detectors.records import ExternalTrend, Post
 from detectors.text import normalize_term
@@ -332,7 +333,11 @@ class MastodonSource(OwnsHttpClient):
             if isinstance(got, _Problem):
                 return statuses, newest, got
             if not isinstance(got.data, list):
-                return statuses, newest, self._shape_problem(what, got, "a list of statuses")
+                return (
+                    statuses,
+                    newest,
+                    self._shape_problem(what, got, "a list of statuses", run.token),
+                )
             items = [s for s in got.data if isinstance(s, dict) and _status_id(s)]
             before = newest
             for status in items:
@@ -398,7 +403,7 @@ class MastodonSource(OwnsHttpClient):
                     got.what = "trends" if got.status in (401, 403, 404) else got.what
                 return posts, signals, got
             if not isinstance(got.data, list):
-                return posts, signals, self._shape_problem(what, got, "a list")
+                return posts, signals, self._shape_problem(what, got, "a list", run.token)
             for item in got.data:
                 if not isinstance(item, dict):
                     continue
@@ -519,6 +524,8 @@ class MastodonSource(OwnsHttpClient):
                 "put the instance's final address (https://<server>) in feeds.yaml",
                 stop=True,
             )
+        except BlockedAddressError as exc:  # the SSRF guard: same words as every source
+            return _Problem(what, exc.cause, ALLOW_TODO, stop=True)
         except httpx.ConnectError as exc:
             return _Problem(
                 what,
@@ -657,12 +664,15 @@ class MastodonSource(OwnsHttpClient):
             "(read:statuses) for this instance" + ("; or set trends: false" if trends else ""),
         )
 
-    def _shape_problem(self, what: str, got: _Answer, expected: str) -> _Problem:
+    def _shape_problem(self, what: str, got: _Answer, expected: str, token: str | None) -> _Problem:
         found = type(got.data).__name__
         said = got.data.get("error") if isinstance(got.data, dict) else None
         cause = f"unexpected answer: expected {expected}, got a JSON {_json_type(found)}"
         if isinstance(said, str) and said.strip():
-            cause += f" ({said.strip()[:160]})"
+            # Scrub before shortening, as `_server_error` does: a cut inside an echoed token
+            # would leave a piece of it that `_scrubbed` no longer finds.
+            said = said.strip().replace(token, "***") if token else said.strip()
+            cause += f" ({said[:160]})"
         return _Problem(
             what,
             cause,

@@ -55,6 +55,7 @@ from bot.http import (
     format_seconds,
     parse_retry_after,
 )
+from bot.netguard import ALLOW_TODO, BlockedAddressError
 from bot.ratelimit import SlidingWindowLimiter
 from bot.sources.base import BUG_TODO, FetchResult, OwnsHttpClient, SourceState
 
@@ -557,6 +558,8 @@ def _transport_failure(exc: Exception, timeout: float) -> tuple[str | None, str 
         return str(exc), "check base_url points at Reddit"
     if isinstance(exc, httpx.TooManyRedirects):
         return "too many redirects", "check the subreddit's name and base_url in feeds.yaml"
+    if isinstance(exc, BlockedAddressError):  # the SSRF guard: same words as every source
+        return exc.cause, ALLOW_TODO
     if isinstance(exc, httpx.ConnectError):
         return (
             f"cannot connect ({_cause(exc)})",

@@ -60,6 +60,7 @@ from bot.http import (
     format_seconds,
     parse_retry_after,
 )
+from bot.netguard import ALLOW_TODO, BlockedAddressError
 from bot.sources.base import BUG_TODO, FetchResult, OwnsHttpClient, SourceState
 from detectors.records import Post
 
@@ -346,6 +347,8 @@ class XSearchSource(OwnsHttpClient):
             raise _Failure("timed out", "X is slow or unreachable; " + retry) from None
         except (DeadlineExceededError, BodyTooLargeError) as exc:
             raise _Failure(str(exc), retry) from None
+        except BlockedAddressError as exc:  # the SSRF guard: same words as every source
+            raise _Failure(exc.cause, ALLOW_TODO) from None
         except httpx.ConnectError as exc:
             cause = _scrub(_cause(exc), token)
             raise _Failure(
