@@ -4,7 +4,8 @@ What it does:
 - `diff_configs(old, new)` compares two loaded configurations and returns `ConfigChanges`: the
   sources added, removed and changed (by id), the settings that changed and can be applied to a
   running worker, and the ones that cannot (the trend detector's tables are sized and tuned by
-  `detection:` at start), which need a restart. `ConfigChanges.summary()` is the one INFO line the worker logs.
+  `detection:` at start), which need a restart. `ConfigChanges.summary()` is the one INFO line
+  the worker logs.
 - `ConfigWatcher.check(apply)` is run every few seconds by the worker (bot/scheduler.py). It reads
   the file and compares its content hash with what it handled last; a new content is handled once
   it has stayed the same for two checks in a row, so an editor caught half-way through writing

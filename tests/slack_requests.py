@@ -2,7 +2,8 @@
 
 What it does: builds the form bodies Slack sends for a slash command and for a block action,
 signs them the way Slack does (v0 HMAC-SHA256 over "v0:{timestamp}:{body}"), and POSTs them to a
-running app with httpx. Tests use it against `inhaker serve` and the in-process WSGI server.
+running app with httpx. Tests use it against `inhaker serve` (`serve_process` starts the real CLI
+in a subprocess) and the in-process WSGI server (`serving`).
 
 What it does not do: verify anything itself; the app under test does.
 """
@@ -13,9 +14,14 @@ import contextlib
 import hashlib
 import hmac
 import json
+import os
+import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -184,3 +190,63 @@ def wait_for(condition: Any, timeout: float = 5.0) -> Any:
         if value or time.monotonic() > deadline:
             return value
         time.sleep(0.03)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def serve_process(
+    workdir: Path,
+    *,
+    config: Path,
+    database_url: str,
+    slack_api_url: str,
+    token: str,
+    log_name: str = "serve.log",
+) -> Iterator[str]:
+    """`inhaker serve` as a user starts it: a subprocess in HTTP mode on a free port of
+    127.0.0.1; yields its events URL once /healthz answers. Its stderr (the log) goes to
+    `workdir / log_name`; it is stopped with SIGTERM afterwards."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "SLACK_BOT_TOKEN": token,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": slack_api_url,
+        "DATABASE_URL": database_url,
+    }
+    command = [sys.executable, "-m", "bot.cli", "serve", "--config", str(config)]
+    with (workdir / log_name).open("w", encoding="utf-8") as log_file:
+        process = subprocess.Popen(
+            [*command, "--port", str(port), "--host", "127.0.0.1"],
+            env=env,
+            cwd=workdir,
+            stdout=subprocess.DEVNULL,
+            stderr=log_file,
+            text=True,
+        )
+        try:
+            url = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and process.poll() is None:
+                try:
+                    if httpx.get(f"{url}/healthz", trust_env=False).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    time.sleep(0.1)
+            if process.poll() is not None:
+                raise AssertionError(
+                    f"inhaker serve exited: {(workdir / log_name).read_text(encoding='utf-8')}"
+                )
+            yield f"{url}/slack/events"
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)

@@ -138,11 +138,13 @@ def test_allow_private_hosts_applies_to_the_next_poll_without_a_restart(
     runner = Runner(config("[]"), store, ConsoleNotifier(io.StringIO()))
     try:
         refused = runner.poll_source("intranet", respect_backoff=False)
-        assert refused.error is not None and "127.0.0.1 is a loopback address" in refused.error
+        assert refused.error is not None
+        assert "127.0.0.1 is a loopback address" in refused.error
         assert feed_server.requests == []
 
         changes = runner.apply_config(config('["127.0.0.1"]'))
-        assert changes.restart == () and "allow_private_hosts" in changes.settings
+        assert changes.restart == ()
+        assert "allow_private_hosts" in changes.settings
         fetched = runner.poll_source("intranet", respect_backoff=False)
         assert fetched.error is None
         assert [p.title for p in fetched.backlog] == ["intranet bericht 0"]
@@ -150,7 +152,8 @@ def test_allow_private_hosts_applies_to_the_next_poll_without_a_restart(
 
         runner.apply_config(config("[]"))
         again = runner.poll_source("intranet", respect_backoff=False)
-        assert again.error is not None and "loopback" in again.error
+        assert again.error is not None
+        assert "loopback" in again.error
         assert len(feed_server.requests) == 1  # refused before connecting, keep-alive or not
     finally:
         runner.stop()

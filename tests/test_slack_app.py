@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -32,7 +31,13 @@ from bot.store import Store
 from detectors.records import Trend
 from tests.fake_slack import FakeSlack
 from tests.samples import SLACK_TEST_CONFIG, rising_twelftal, store_trend_alert
-from tests.slack_requests import SIGNING_SECRET, button_click, post_signed, slash_command
+from tests.slack_requests import (
+    SIGNING_SECRET,
+    button_click,
+    post_signed,
+    serve_process,
+    slash_command,
+)
 
 NOW = datetime.now(UTC)
 CONFIG = SLACK_TEST_CONFIG
@@ -166,47 +171,18 @@ def test_buttons_store_feedback_and_show_who_for_everyone(
     assert [(user, act) for user, act, _ in feedback] == [("U0USER1", action)]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextlib.contextmanager
 def inhaker_serve(tmp_path: Path, fake_slack: FakeSlack, config: Path) -> Iterator[str]:
-    """`inhaker serve` as a user starts it: a subprocess on a port, HTTP mode; yields its URL.
-    Its stderr (the log) is in tmp_path / "serve.log"."""
-    port = _free_port()
-    env = {
-        **os.environ,
-        "SLACK_BOT_TOKEN": fake_slack.token,
-        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-        "SLACK_API_URL": fake_slack.base_url,
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'inhaker.db'}",
-    }
-    command = [sys.executable, "-m", "bot.cli", "serve", "--config", str(config)]
-    with (tmp_path / "serve.log").open("w", encoding="utf-8") as log_file:
-        process = subprocess.Popen(
-            [*command, "--port", str(port), "--host", "127.0.0.1"],
-            env=env,
-            cwd=tmp_path,
-            stdout=subprocess.DEVNULL,
-            stderr=log_file,
-            text=True,
-        )
-        try:
-            url = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline:
-                try:
-                    if httpx.get(f"{url}/healthz", trust_env=False).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    time.sleep(0.1)
-            yield url
-        finally:
-            process.terminate()
-            process.wait(timeout=10)
+    """`inhaker serve` in a subprocess on this test's store; yields its base URL. Its stderr
+    (the log) is in tmp_path / "serve.log"."""
+    with serve_process(
+        tmp_path,
+        config=config,
+        database_url=f"sqlite:///{tmp_path / 'inhaker.db'}",
+        slack_api_url=fake_slack.base_url,
+        token=fake_slack.token,
+    ) as events_url:
+        yield events_url.removesuffix("/slack/events")
 
 
 def test_inhaker_serve_answers_signed_commands(tmp_path: Path, fake_slack: FakeSlack) -> None:
@@ -242,7 +218,8 @@ def test_inhaker_serve_follows_feeds_yaml_edits_and_keeps_the_last_good_one(
     config.write_text("sources:\n" + _source_yaml("emerce"), encoding="utf-8")
     with inhaker_serve(tmp_path, fake_slack, config) as url:
         first = _sources_answer(url)
-        assert "emerce" in first and "frankwatching" not in first
+        assert "emerce" in first
+        assert "frankwatching" not in first
 
         config.write_text(
             "sources:\n" + _source_yaml("emerce") + _source_yaml("frankwatching"),
@@ -264,9 +241,11 @@ def test_inhaker_serve_follows_feeds_yaml_edits_and_keeps_the_last_good_one(
             time.sleep(0.5)
         log = log_path.read_text()
         assert "feeds.yaml edit not applied" in log
-        assert f"{config}:" in log and "intervall" in log
+        assert f"{config}:" in log
+        assert "intervall" in log
         answer = _sources_answer(url)
-        assert "frankwatching" in answer and "adformatie" not in answer
+        assert "frankwatching" in answer
+        assert "adformatie" not in answer
 
 
 def test_serve_without_signing_secret_explains_the_fix(tmp_path: Path) -> None:
