@@ -5,7 +5,10 @@ or "Done" by anyone but the claimer, gets a short ephemeral explanation instead)
 feedback, performs its side effect (a snooze queues a reminder in the alert's thread, "Mute topic"
 mutes the topic's lead term for a week), and re-renders the alert from the store with its new
 state, so every version of the message (this edit, and the worker's later edits of a growing
-trend) shows who took it, who found it useful, and what is snoozed or muted.
+trend) shows who took it, who found it useful, and what is snoozed or muted. Clicks arriving at
+the same moment on several web processes sharing one database converge: each edit is checked
+against the clicks stored since, so the message ends up showing them all, and of two people
+claiming at once the first stored claim counts and the other is told.
 
 What it does not do: acknowledge the click (bot/slack/app.py does, before calling this), dedupe
 Slack's retries (app.py's middleware), or learn from the feedback (bot/taste.py reads it).
@@ -14,6 +17,10 @@ Slack's retries (app.py's middleware), or learn from the feedback (bot/taste.py 
 from __future__ import annotations
 
 import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -30,6 +37,20 @@ from bot.store import AlertRow, Store
 log = logging.getLogger(__name__)
 
 MUTE_FOR = timedelta(days=MUTE_DAYS)
+# At most this many edits per click when clicks on the same alert keep arriving during the edit
+# (a burst of votes); the last click's own rounds show the final state.
+RENDER_ROUNDS = 4
+# A rate-limited edit is tried again after Slack's Retry-After, but never waits longer than this.
+RATE_LIMIT_WAIT_MAX = 30.0
+
+
+def _retry_after(headers: Any) -> float:
+    values = headers.get("Retry-After") or headers.get("retry-after") or ["1"]
+    value = values[0] if isinstance(values, list) else values
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,8 +101,16 @@ def apply_click(
     now: datetime,
     *,
     window_minutes: int = 60,
+    refresher: MessageRefresher | None = None,
+    clock: Callable[[], datetime] | None = None,
 ) -> str | None:
-    """Store the click and update the message; returns a note for the clicker, or None."""
+    """Store the click and update the message; returns a note for the clicker, or None.
+
+    With a `refresher` the message is re-rendered by its thread (the caller returns at once);
+    without, here. `clock` gives the time of that later rendering (default: `now`).
+    """
+    if clock is None:
+        clock = lambda: now  # noqa: E731 - the time of the click, for a rendering done now
     row = store.alert(click.alert_id)
     if row is None:
         return (
@@ -94,6 +123,12 @@ def apply_click(
         return problem
     store.add_feedback(row.id, click.user_id, action, now)
     note: str | None = None
+    if action == "claim":
+        # Two people may click "I'll take it" at the same moment, on two web processes: both
+        # pass the check above. The first claim stored counts (alert_state); tell the other.
+        after = alert_state(store.feedback_for(row.id), now)
+        if after.claimed_by not in (None, click.user_id):
+            note = f"<@{after.claimed_by}> took this a moment before you. Ask them in the thread."
     if action == "snooze":
         until = now + SNOOZE_FOR
         store.add_reply(
@@ -111,8 +146,16 @@ def apply_click(
         if term is not None:
             store.mute(term, until=now + MUTE_FOR, user_id=click.user_id, now=now, alert_id=row.id)
             note = f"🔇 Muted `{term}` for {MUTE_DAYS} days. `/inhaker unmute {term}` lifts it."
-    refresh_message(store, config, client, row, click, now, window_minutes=window_minutes)
     log.info("feedback %s on %s by %s", action, row.id, click.user_id)
+    if refresher is None:
+        refresh_message(store, config, client, row, click, now, window_minutes=window_minutes)
+    else:
+        refresher.request(
+            row.id,
+            lambda: refresh_message(
+                store, config, client, row, click, clock(), window_minutes=window_minutes
+            ),
+        )
     return note
 
 
@@ -132,15 +175,72 @@ def refresh_message(
     if not channel or not ts:
         return
     labels = {s.id: s.label for s in config.sources}
-    state = alert_state(store.feedback_for(row.id), now)
-    alert = alert_from_row(row, store.posts_by_uids, labels, is_update=True, state=state)
-    try:
-        client.chat_update(
-            channel=channel,
-            ts=ts,
-            text=alert_text(alert, window_minutes=window_minutes),
-            blocks=alert_blocks(alert, window_minutes=window_minutes),
-        )
-    except SlackApiError as exc:
-        # The click is stored; the worker's next edit of this alert shows it anyway.
-        log.warning("slack: chat.update after a click on %s failed: %s", row.id, exc)
+    clicks = store.feedback_for(row.id)
+    for _ in range(RENDER_ROUNDS):
+        state = alert_state(clicks, now)
+        alert = alert_from_row(row, store.posts_by_uids, labels, is_update=True, state=state)
+        try:
+            client.chat_update(
+                channel=channel,
+                ts=ts,
+                text=alert_text(alert, window_minutes=window_minutes),
+                blocks=alert_blocks(alert, window_minutes=window_minutes),
+            )
+        except SlackApiError as exc:
+            code = exc.response.get("error") if exc.response is not None else None
+            if code == "ratelimited":
+                # slack_sdk already waited and retried: Slack is still busy with this channel
+                # (a burst of edits). The click is stored; wait, then render again.
+                headers = exc.response.headers if exc.response is not None else {}
+                time.sleep(min(RATE_LIMIT_WAIT_MAX, _retry_after(headers)))
+                clicks = store.feedback_for(row.id)
+                continue
+            # The click is stored; the worker's next edit of this alert shows it anyway.
+            log.warning("slack: chat.update after a click on %s failed: %s", row.id, exc)
+            return
+        # Another click on this alert (in this process or another web process) may have been
+        # stored while we rendered, and its edit may have reached Slack before ours: then ours
+        # hid it. Whoever edits last has read every click stored before its edit, because each
+        # edit is followed by this check, so the message ends up showing them all.
+        latest = store.feedback_for(row.id)
+        if latest == clicks:
+            return
+        clicks = latest
+
+
+class MessageRefresher:
+    """Re-renders alerts after clicks on one background thread, at most one edit in flight per
+    alert, coalescing a burst: twenty votes on one alert within a second become one or two
+    `chat.update` calls instead of twenty, which stays inside Slack's per-channel rate limit, and
+    a 429's wait (slack_sdk's retry handler sleeps Retry-After) holds this thread, never the
+    threads that must acknowledge the next clicks within Slack's three seconds.
+
+    `request(key, job)` replaces any job waiting under `key` (the newest rendering reads the store
+    anyway); a key requested while its job runs is run again afterwards.
+    """
+
+    def __init__(self) -> None:
+        self._pending: OrderedDict[str, Callable[[], None]] = OrderedDict()
+        self._wake = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def request(self, key: str, job: Callable[[], None]) -> None:
+        with self._wake:
+            self._pending[key] = job
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="inhaker-refresh", daemon=True
+                )
+                self._thread.start()
+            self._wake.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                while not self._pending:
+                    self._wake.wait()
+                _key, job = self._pending.popitem(last=False)
+            try:
+                job()
+            except Exception:  # one failed rendering must not end the refreshes
+                log.exception("slack: re-rendering an alert after a click failed")

@@ -38,7 +38,7 @@ from slack_sdk.errors import SlackApiError
 from bot.config import Config
 from bot.leaderboard import standing_line
 from bot.notify.slack import default_retry_handlers
-from bot.slack.actions import Click, apply_click
+from bot.slack.actions import Click, MessageRefresher, apply_click
 from bot.slack.blocks import (
     ALERT_BUTTONS,
     MAX_BLOCKS,
@@ -163,6 +163,9 @@ def build_app(
     # The TasteBook for the `feedback:` settings in use (rebuilt when a reload changes them).
     tastes: list[TasteBook] = []
     answers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="inhaker-answer")
+    # Message edits after clicks run on their own thread, coalesced per alert (see
+    # MessageRefresher): a burst of clicks never holds the threads that acknowledge clicks.
+    refresher = MessageRefresher()
 
     def taste_for(config: Config) -> TasteBook | None:
         if not config.feedback.enabled:
@@ -270,6 +273,8 @@ def build_app(
                 action_name,
                 clock(),
                 window_minutes=window_minutes,
+                refresher=refresher,
+                clock=clock,
             )
             if note and click.channel_id:
                 try:
