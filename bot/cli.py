@@ -1,4 +1,5 @@
-"""The `inhaker` command line: run, serve, check, demo, replay, classify, digest, trends, sources.
+"""The `inhaker` command line: run, serve, check, demo, replay, classify, digest, trends,
+sources, db.
 
 What it does: parses arguments, loads feeds.yaml (`--config`, else INHAKER_CONFIG, else
 ./feeds.yaml), opens the store (DATABASE_URL, else sqlite:///inhaker.db), picks the notifier
@@ -29,8 +30,7 @@ from typing import Any
 
 from bot.config import Config, ConfigError, load_config
 from bot.notify.base import Notifier
-from bot.opportunity_data import DatasetError
-from bot.store import DEFAULT_DATABASE_URL, Store
+from bot.store import DEFAULT_DATABASE_URL, Store, make_engine, normalize_url
 from detectors.records import Post
 
 log = logging.getLogger("inhaker")
@@ -79,16 +79,32 @@ def _load(arg: str | None) -> Config:
 
 
 def _database_url() -> str:
-    return os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
+    """DATABASE_URL (sqlite:///, postgresql://, postgres:// or postgresql+psycopg://), else the
+    SQLite file ./inhaker.db. Plain PostgreSQL forms are opened with psycopg 3 (bot/store.py)."""
+    return (os.environ.get("DATABASE_URL") or "").strip() or DEFAULT_DATABASE_URL
+
+
+def _store_name(url: str) -> str:
+    """The store for messages: host/database or the SQLite path, never the password."""
+    from bot.migrate import where
+
+    try:
+        return where(normalize_url(url))
+    except Exception:
+        return "DATABASE_URL (not a valid database URL)"
 
 
 def _open_store(url: str | None = None) -> Store:
+    from bot.migrate import StoreTooNew
+
     url = url or _database_url()
     try:
         return Store(url)
+    except StoreTooNew as exc:
+        raise UsageError(f"store: {exc}") from None
     except Exception as exc:
         raise UsageError(
-            f"store: cannot open {url.split('@')[-1]}: {exc.__class__.__name__}: {exc} — "
+            f"store: cannot open {_store_name(url)}: {exc.__class__.__name__}: {exc} — "
             "check DATABASE_URL and that the folder is writable"
         ) from exc
 
@@ -157,6 +173,51 @@ def _slack_app(store: Store, config: Config | Callable[[], Config]) -> Any:
 # -- commands -----------------------------------------------------------------------------------
 
 
+def cmd_db(args: argparse.Namespace) -> int:
+    """`inhaker db upgrade`: bring the store's schema to this release; `db current`: show it."""
+    from bot import migrate
+
+    url = _database_url()
+    name = _store_name(url)
+    try:
+        engine = make_engine(url)
+    except Exception as exc:
+        raise UsageError(
+            f"store: cannot open {name}: {exc.__class__.__name__}: {exc} — check DATABASE_URL"
+        ) from None
+    try:
+        if args.db_command == "current":
+            revision = migrate.current(engine)
+            if revision is None:
+                print(f"store {name}: empty (no tables yet); this release is at {migrate.head()}")
+            else:
+                if revision == migrate.head():
+                    state = "up to date"
+                elif revision in migrate.known_revisions():
+                    state = f"this release is at {migrate.head()}: run `inhaker db upgrade`"
+                else:
+                    state = f"newer than this release ({migrate.head()})"
+                print(f"store {name}: at revision {revision} ({state})")
+            return 0
+        before, after = migrate.upgrade(engine)
+    except migrate.StoreTooNew as exc:
+        raise UsageError(f"store: {exc}") from None
+    except Exception as exc:
+        raise UsageError(
+            f"store: cannot upgrade {name}: {exc.__class__.__name__}: {exc} — check "
+            "DATABASE_URL and that the database is reachable and writable"
+        ) from exc
+    finally:
+        engine.dispose()
+    if before == after:
+        print(f"store {name}: already at {after}")
+    elif before is None:
+        print(f"store {name}: created at {after}")
+    else:
+        print(f"store {name}: upgraded from {before} to {after}")
+    return 0
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     path = _config_path(args.config)
     config = load_config(path)
@@ -170,18 +231,39 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from bot.leader import Leadership, leadership_for
     from bot.scheduler import Runner
 
     config = _load(args.config)
     url = _database_url()
     with tempfile.TemporaryDirectory(prefix="inhaker-dry-run-") as workdir:
+        leadership: Leadership | None = None
         if args.dry_run:
+            # A private copy that nothing else uses, and nothing is sent: no leader to respect.
             url = _dry_run_copy(url, workdir)
             print("dry run: alerts are printed here and nothing is saved", file=sys.stderr)
         store = _open_store(url)
-        runner = Runner(
-            config, store, _notifier(dry_run=args.dry_run, channel=config.slack_channel)
-        )
+        if not args.dry_run:
+            leadership = leadership_for(url)
+        if args.once and leadership is not None and not leadership.try_acquire():
+            # A cron'd `--once` next to a running worker must not poll or post a second time.
+            holder = leadership.holder() or "holder unknown"
+            print(
+                f"inhaker: run --once: another worker leads ({holder}) and polls and alerts "
+                "already — nothing done; stop that worker to run a cycle by hand",
+                file=sys.stderr,
+            )
+            store.close()
+            return 2
+        try:
+            runner = Runner(
+                config, store, _notifier(dry_run=args.dry_run, channel=config.slack_channel)
+            )
+        except BaseException:
+            if leadership is not None:
+                leadership.release()
+            store.close()
+            raise
         try:
             if args.once:
                 report = runner.run_once()
@@ -203,13 +285,21 @@ def cmd_run(args: argparse.Namespace) -> int:
                 if tick and tick.delivery.error:
                     print(f"delivery: {tick.delivery.error}", file=sys.stderr)
                 return 0
-            return _run_forever(runner, store, config, dry_run=args.dry_run)
+            return _run_forever(runner, store, config, dry_run=args.dry_run, leadership=leadership)
         finally:
-            runner.stop()
+            runner.stop()  # saves the checkpoint before the lead is given back
+            if leadership is not None:
+                leadership.release()  # --once, or a start that failed; else a no-op
             store.close()
 
 
-def _run_forever(runner: Any, store: Store, config: Config, *, dry_run: bool) -> int:
+def _run_forever(
+    runner: Any, store: Store, config: Config, *, dry_run: bool, leadership: Any = None
+) -> int:
+    """Run until SIGINT/SIGTERM. With `leadership` (bot/leader.py), only the leading process
+    polls and alerts; the others stand by and take over when it stops. Socket Mode runs in
+    every process either way: Slack spreads its envelopes over all open connections, and the
+    answers come from the shared store."""
     from bot.scheduler import wait_for_stop
 
     stop = threading.Event()
@@ -245,7 +335,7 @@ def _run_forever(runner: Any, store: Store, config: Config, *, dry_run: bool) ->
     from bot.reload import RELOAD_SECONDS
 
     # feeds.yaml edits apply while running (bot/reload.py); a broken edit is reported instead.
-    runner.start(reload_seconds=RELOAD_SECONDS)
+    runner.start(reload_seconds=RELOAD_SECONDS, leadership=leadership)
     print(
         f"inhaker running: {len(runner.sources)} sources; Ctrl-C stops", file=sys.stderr, flush=True
     )
@@ -548,6 +638,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--dry-run", action="store_true", help="print the digest here; nothing is queued or sent"
     )
     digest.set_defaults(func=cmd_digest)
+
+    db = sub.add_parser("db", help="the store's schema: upgrade it to this release, or show it")
+    db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    db_sub.add_parser("upgrade", help="migrate DATABASE_URL's store in place to this release")
+    db_sub.add_parser("current", help="the store's schema revision")
+    db.set_defaults(func=cmd_db)
     return parser
 
 
@@ -565,13 +661,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"inhaker: {exc}", file=sys.stderr)
         return 1
-    except DatasetError as exc:
-        print(f"inhaker: {exc}", file=sys.stderr)
-        return 1
     except BrokenPipeError:
         # `inhaker classify x.jsonl | head` closes the pipe early; that is not an error.
         sys.stderr.close()
         return 0
+    except Exception as exc:
+        # Imported here: bot.opportunity_data loads scikit-learn (a second of every start of
+        # `serve`, `sources`, `db`... that never train anything).
+        from bot.opportunity_data import DatasetError
+
+        if isinstance(exc, DatasetError):
+            print(f"inhaker: {exc}", file=sys.stderr)
+            return 1
+        raise
 
 
 if __name__ == "__main__":

@@ -55,6 +55,7 @@ def deliver_outbox(
     *,
     pacer: ChannelPacer | None = None,
     only: frozenset[str] | None = None,
+    may_send: Callable[[], bool] | None = None,
 ) -> DeliveryReport:
     """Send pending alerts and queued edits, then due thread replies, each channel at its pace.
 
@@ -80,6 +81,10 @@ def deliver_outbox(
     (minus `LOOKUP_MARGIN`) first: found, the row is marked sent with that message, not posted
     again. An answer that says Slack refused the post (a rate limit, a channel problem, a bad
     message) clears the record. Notifiers that cannot look (the console) post again.
+
+    `may_send` (the worker's "do I still lead?", bot/leader.py) is asked before each call to
+    Slack: once it says no, the round stops with everything not sent still queued, so a worker
+    that lost the lead mid-round leaves the rest to the new leader instead of racing it.
     """
     pacer = pacer or ChannelPacer.for_notifier(notifier)
     with pacer.delivering:
@@ -98,8 +103,8 @@ def deliver_outbox(
             for order, row in enumerate(rows)
         ]
         # Replies come after the alerts: a reply needs its alert's message to thread under.
-        if _run_jobs(jobs, pacer, tally, blocked) and only is None:
-            _run_jobs(_reply_jobs(store, notifier, now, tally), pacer, tally, blocked)
+        if _run_jobs(jobs, pacer, tally, blocked, may_send) and only is None:
+            _run_jobs(_reply_jobs(store, notifier, now, tally), pacer, tally, blocked, may_send)
         return tally.report()
 
 
@@ -297,12 +302,19 @@ class _Job:
     retry_later: Callable[[NotifierError], None]  # a failure that may clear
 
 
-def _run_jobs(jobs: Sequence[_Job], pacer: ChannelPacer, tally: _Tally, blocked: set[str]) -> bool:
+def _run_jobs(
+    jobs: Sequence[_Job],
+    pacer: ChannelPacer,
+    tally: _Tally,
+    blocked: set[str],
+    may_send: Callable[[], bool] | None = None,
+) -> bool:
     """Run jobs oldest first within each channel, channels taking turns at their pace.
 
     The next job is the one whose channel's turn comes first (the oldest among channels ready
     now), so a long queue for one channel never makes another wait. Returns False when an
-    outage stopped the round (every job not run stays queued for the next round).
+    outage stopped the round, or `may_send` said no (every job not run stays queued for the next
+    round).
     """
     queues: dict[str, deque[_Job]] = {}
     for job in jobs:
@@ -317,6 +329,10 @@ def _run_jobs(jobs: Sequence[_Job], pacer: ChannelPacer, tally: _Tally, blocked:
         if not ready:
             break
         channel = min(ready, key=lambda c: (pacer.wait_for(c), queues[c][0].order))
+        if may_send is not None and not may_send():
+            tally.error = "this worker no longer leads: the rest is left to the new leader"
+            stopped = True
+            break
         job = queues[channel].popleft()
         pacer.take(channel)
         try:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
@@ -124,6 +124,9 @@ class Engine:
         self.policy = AlertPolicy(config, store)
         # Kept for the life of the process: pacing and Retry-After holds span delivery rounds.
         self.pacer = ChannelPacer.for_notifier(notifier, config.slack.messages_per_second)
+        # Asked before each call to Slack in a delivery round; the worker sets it to "do I still
+        # lead?" (bot/leader.py), so a worker that lost the lead stops sending mid-round.
+        self.may_send: Callable[[], bool] | None = None
         self.detector = build_detector(config)
         self._config_watch = tuple(t for t in (normalize_term(w) for w in config.watch_terms) if t)
         # feeds.yaml's watch terms and those added from Slack (`/inhaker watch add`), which the
@@ -507,5 +510,11 @@ class Engine:
     def deliver(self, now: datetime) -> DeliveryReport:
         """Send the outbox (alerts, edits, then thread replies), paced per Slack channel."""
         return deliver_outbox(
-            self.store, self.notifier, self.lookup_posts, self.source_labels, now, pacer=self.pacer
+            self.store,
+            self.notifier,
+            self.lookup_posts,
+            self.source_labels,
+            now,
+            pacer=self.pacer,
+            may_send=self.may_send,
         )

@@ -12,8 +12,10 @@ What it does not do: run detectors or alerts (bot/pipeline.py), or decide when t
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -136,6 +138,22 @@ def poll(
     return record(source.id, config, store, state, result, now)
 
 
+# A post id (a feed's guid, a status URL) is a primary key: PostgreSQL refuses index entries over
+# about 2.7 KB, and a feed whose guid is a whole article would fail every poll. Longer ids are
+# replaced by their digest, the same one at every poll, so the post is still stored once.
+MAX_POST_ID_CHARS = 512
+
+
+def bounded_ids(posts: Sequence[Post]) -> list[Post]:
+    """The posts, any id longer than MAX_POST_ID_CHARS replaced by "sha256:<its digest>"."""
+    return [
+        replace(post, id="sha256:" + hashlib.sha256(post.id.encode()).hexdigest())
+        if len(post.id) > MAX_POST_ID_CHARS
+        else post
+        for post in posts
+    ]
+
+
 def record(
     source_id: str,
     config: SourceConfig,
@@ -155,9 +173,9 @@ def record(
     stored: list[Post] = []
     history: list[Post] = []
     if result.ok and result.posts:
-        stored = store.add_posts(result.posts, seen_at=now, backlog=backlog)
+        stored = store.add_posts(bounded_ids(result.posts), seen_at=now, backlog=backlog)
     if result.ok and result.backlog:
-        history = store.add_posts(result.backlog, seen_at=now, backlog=True)
+        history = store.add_posts(bounded_ids(result.backlog), seen_at=now, backlog=True)
     if result.ok and result.signals:
         store.add_external_trends(result.signals, seen_at=now)
     store.save_source_state(_next_state(state, result, config.interval, now, len(stored)))

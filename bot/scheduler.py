@@ -12,6 +12,10 @@ What it does: `Runner` wires config, store, sources, the engine and a notifier t
   A cron job per `slack.digest.times` entry (in `slack.timezone`) queues the digest
   (`Runner.digest`) and lets the tick deliver it. `stop()` stops the streams and the scheduler
   and waits for them.
+- Leadership (`start(leadership=...)`, bot/leader.py): all of the above runs only while this
+  process leads. A standby tries to take over every LEADER_RETRY_SECONDS and, on winning, warms
+  up from the store and starts them; a leader checks it still leads before every job and every
+  LEADER_CHECK_SECONDS, and on losing the lock stops them at once and stands by again.
 - Hot reload: a job looks at feeds.yaml every few seconds (bot/reload.py) and hands a valid edit
   to `apply_config`, which applies it without a restart: sources added get their poll job or
   stream thread, removed ones lose it, changed ones are rebuilt (their state stays in the store,
@@ -43,6 +47,7 @@ from apscheduler.triggers.cron import CronTrigger
 from bot.config import Config, SourceConfig
 from bot.digest import queue_digest
 from bot.http import make_client
+from bot.leader import Leadership
 from bot.netguard import guard_of
 from bot.notify.base import Notifier
 from bot.pipeline import Engine, TickResult
@@ -70,6 +75,10 @@ POLL_WORKERS = 16
 # A stream that stayed up this long was healthy: if it ends, restart it at once.
 STREAM_HEALTHY_SECONDS = 60.0
 STREAM_MAX_PAUSE_SECONDS = 300.0
+# A standby tries to take the lead this often, so it takes over within seconds of the leader's
+# death; a leader confirms it still holds the lead this often (and before every job).
+LEADER_RETRY_SECONDS = 5.0
+LEADER_CHECK_SECONDS = 5.0
 REQUEST_MEMORY = timedelta(days=1)
 
 
@@ -123,6 +132,13 @@ class Runner:
         # waits on Slack): a tick running across a reload may use old and new settings once.
         self._reload_lock = threading.RLock()
         self.watcher: ConfigWatcher | None = None
+        # Leadership (`start(leadership=...)`): None until started with it.
+        self._leadership: Leadership | None = None
+        self._supervisor: threading.Thread | None = None
+        self._halt: threading.Event | None = None
+        self._wake: threading.Event | None = None
+        # The scheduler that follows feeds.yaml, leader or standby.
+        self._standing: BackgroundScheduler | None = None
 
     def warm_up(self) -> None:
         if not self._warmed:
@@ -255,51 +271,178 @@ class Runner:
 
     # -- the long-running job -------------------------------------------------------------
 
-    def start(self, *, reload_seconds: float | None = None) -> None:
+    def start(
+        self, *, reload_seconds: float | None = None, leadership: Leadership | None = None
+    ) -> None:
         """Start the streams and the scheduler; with `reload_seconds` (`inhaker run` passes
         RELOAD_SECONDS), also look at feeds.yaml (`config.path`) that often and apply its
-        edits."""
-        self.warm_up()
-        scheduler = BackgroundScheduler(
-            executors={"default": APThreadPoolExecutor(POLL_WORKERS)},
-            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 60},
-            timezone=UTC,
-        )
-        for source_id in self.sources:
-            if self._is_stream(source_id):
-                self._start_stream(source_id)
-        polled = [sid for sid in self.sources if not self._is_stream(sid)]
-        for index, source_id in enumerate(polled):
-            # Stagger the first polls by a second each instead of a thundering herd.
-            self._schedule_poll(scheduler, source_id, first_in=index % 30)
-        scheduler.add_job(
-            self._safe(self.tick),
-            "interval",
-            seconds=TICK_SECONDS,
-            id="tick",
-            next_run_time=self.clock() + timedelta(seconds=min(30, len(self.sources) + 5)),
-        )
-        scheduler.add_job(self._safe(self.prune), "interval", hours=1, id="prune")
-        self._schedule_digests(scheduler)
-        scheduler.add_job(
-            self._safe(self.checkpoint),
-            "interval",
-            seconds=CHECKPOINT_SECONDS,
-            id="checkpoint",
-        )
+        edits.
+
+        With `leadership` (`inhaker run` passes bot/leader.py's), polls, streams, ticks and
+        digests run only while this process leads: a standby tries to take over every
+        LEADER_RETRY_SECONDS, and a leader that finds it lost the lead stops them at once and
+        stands by again. feeds.yaml is followed either way, so a standby leads with the
+        current configuration."""
         if reload_seconds is not None:
             self.watcher = ConfigWatcher(self.config.path, report=self._tell_ops)
-            scheduler.add_job(
+            # Its own scheduler: a standby follows feeds.yaml too, and `apply_config` adds poll
+            # jobs only to the leader's (`_scheduler`, None while standing by).
+            standing = BackgroundScheduler(
+                job_defaults={"coalesce": True, "max_instances": 1}, timezone=UTC
+            )
+            standing.add_job(
                 self._safe(self.check_config), "interval", seconds=reload_seconds, id="reload"
             )
-        scheduler.start()
-        self._scheduler = scheduler
+            standing.start()
+            self._standing = standing
+        if leadership is None:
+            self._lead()
+            return
+        self._leadership = leadership
+        self._halt = threading.Event()
+        self._wake = threading.Event()
+        self._contend(announce_standby=True)
+        self._supervisor = threading.Thread(target=self._supervise, name="leadership", daemon=True)
+        self._supervisor.start()
+
+    # -- leadership -----------------------------------------------------------------------
+
+    def _contend(self, *, announce_standby: bool) -> bool:
+        """One attempt to lead (the lead's jobs start on success); True if now leading."""
+        leadership = self._leadership
+        assert leadership is not None
+        if not leadership.try_acquire():
+            if announce_standby:
+                log.info(
+                    "standby: another worker leads (%s); taking over when it stops",
+                    leadership.holder() or "holder unknown",
+                )
+            return False
+        log.info("leading: polling %d sources", len(self.sources))
+        try:
+            self._lead()
+        except Exception:
+            log.exception("could not start leading; giving the lead back and retrying")
+            self._step_down(save=False)
+            leadership.release()
+            return False
+        return True
+
+    def _supervise(self) -> None:
+        """The standby's retries and the leader's check that it still leads, until `stop`."""
+        leadership, halt, wake = self._leadership, self._halt, self._wake
+        assert leadership is not None
+        assert halt is not None
+        assert wake is not None
+        announce = False  # start() announced the first standby already
+        while not halt.is_set():
+            if self._scheduler is None:
+                if self._contend(announce_standby=announce):
+                    announce = True  # the next standby spell is announced again
+                    continue
+                announce = False
+                wake.wait(LEADER_RETRY_SECONDS)
+            else:
+                if not leadership.held():
+                    # Another process may lead already: no poll, tick or post from here on.
+                    log.error(
+                        "lost the lead (the lock is gone); stopped polling and alerting — "
+                        "standing by"
+                    )
+                    self._step_down(save=False)
+                    leadership.release()
+                    announce = True
+                    # A standby gets its turn first: the process that just lost its lock may be
+                    # the one with the bad connection.
+                    halt.wait(LEADER_RETRY_SECONDS)
+                    continue
+                wake.wait(LEADER_CHECK_SECONDS)
+            wake.clear()
+
+    def _as_leader(self, job: Callable[..., object]) -> Callable[..., object]:
+        """`job`, run only if this process still leads; else skipped, and the step-down starts."""
+
+        def run(*args: object) -> object:
+            leadership = self._leadership
+            if leadership is not None and not leadership.held():
+                log.warning("not leading any more: %s skipped", getattr(job, "__name__", "job"))
+                if self._wake is not None:
+                    self._wake.set()
+                return None
+            return job(*args)
+
+        run.__name__ = getattr(job, "__name__", "job")
+        return run
+
+    def _lead(self) -> None:
+        """Start what the leader runs: warm up from the store, then streams and jobs."""
+        with self._reload_lock:
+            if self._warmed and self._leadership is not None:
+                # Led before, then stood by while another process went on: start from the
+                # store (its checkpoint and posts), as a fresh start does, not from old tables.
+                self.engine = Engine(self.config, self.store, self.engine.notifier)
+                self._warmed = False
+            if self._leadership is not None:
+                # Asked before each post of a delivery round: a lead lost mid-round stops it.
+                self.engine.may_send = self._leadership.held
+            self.warm_up()
+            scheduler = BackgroundScheduler(
+                executors={"default": APThreadPoolExecutor(POLL_WORKERS)},
+                job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 60},
+                timezone=UTC,
+            )
+            for source_id in self.sources:
+                if self._is_stream(source_id):
+                    self._start_stream(source_id)
+            polled = [sid for sid in self.sources if not self._is_stream(sid)]
+            for index, source_id in enumerate(polled):
+                # Stagger the first polls by a second each instead of a thundering herd.
+                self._schedule_poll(scheduler, source_id, first_in=index % 30)
+            scheduler.add_job(
+                self._safe(self._as_leader(self.tick)),
+                "interval",
+                seconds=TICK_SECONDS,
+                id="tick",
+                next_run_time=self.clock() + timedelta(seconds=min(30, len(self.sources) + 5)),
+            )
+            scheduler.add_job(
+                self._safe(self._as_leader(self.prune)), "interval", hours=1, id="prune"
+            )
+            self._schedule_digests(scheduler)
+            scheduler.add_job(
+                self._safe(self._as_leader(self.checkpoint)),
+                "interval",
+                seconds=CHECKPOINT_SECONDS,
+                id="checkpoint",
+            )
+            scheduler.start()
+            self._scheduler = scheduler
         log.info("scheduler started: %d sources, tick every %ds", len(self.sources), TICK_SECONDS)
+
+    def _step_down(self, *, save: bool) -> None:
+        """Stop the streams and the leader's jobs, waiting for running ones; with `save`, save
+        the detector's checkpoint (not after losing the lead: the new leader saves its own)."""
+        with self._reload_lock:
+            for stop in self._stream_stops.values():
+                stop.set()
+            for thread in self._stream_threads.values():
+                thread.join(timeout=10)
+            self._stream_threads.clear()
+            self._stream_stops.clear()
+            scheduler, self._scheduler = self._scheduler, None
+        if scheduler is None:
+            return
+        scheduler.shutdown(wait=True)
+        if save:
+            try:
+                self.checkpoint()
+            except Exception:
+                log.exception("could not save the trend detector checkpoint at shutdown")
 
     def _schedule_poll(self, scheduler: BackgroundScheduler, source_id: str, first_in: int) -> None:
         seconds = self.sources[source_id][1].interval.total_seconds()
         scheduler.add_job(
-            self._safe(self.poll_source),
+            self._safe(self._as_leader(self.poll_source)),
             "interval",
             seconds=seconds,
             # Jitter spreads polls of many feeds; never more than a tenth of the interval.
@@ -441,19 +584,19 @@ class Runner:
         return queued
 
     def stop(self) -> None:
-        for stop in self._stream_stops.values():
-            stop.set()
-        for thread in self._stream_threads.values():
-            thread.join(timeout=10)
-        self._stream_threads.clear()
-        self._stream_stops.clear()
-        if self._scheduler is not None:
-            self._scheduler.shutdown(wait=True)
-            self._scheduler = None
-            try:
-                self.checkpoint()
-            except Exception:
-                log.exception("could not save the trend detector checkpoint at shutdown")
+        if self._halt is not None and self._wake is not None:
+            self._halt.set()
+            self._wake.set()
+        if self._supervisor is not None:
+            self._supervisor.join(timeout=60)
+            self._supervisor = None
+        if self._standing is not None:
+            self._standing.shutdown(wait=True)
+            self._standing = None
+        self._step_down(save=True)
+        if self._leadership is not None:
+            self._leadership.release()  # after the checkpoint: the next leader reads it
+            self._leadership = None
         self.client.close()
 
     @staticmethod

@@ -1,8 +1,12 @@
 """The store: posts, per-source state, the alert outbox, current trends and feedback.
 
 What it does: one SQLAlchemy Core schema that runs on SQLite (the default file `inhaker.db`, in
-WAL mode so the Slack app can read while the worker writes) and on any database SQLAlchemy speaks
-through `DATABASE_URL`. It keeps:
+WAL mode so the Slack app can read while the worker writes) and on PostgreSQL through psycopg 3
+(`DATABASE_URL` postgresql://, postgres:// or postgresql+psycopg://), where several processes
+share it: one worker and any number of `inhaker serve`. Every write is safe when two processes
+make it at once: inserts that may collide are INSERT ... ON CONFLICT (never an IntegrityError
+caught inside a transaction, which PostgreSQL would abort), replacements are upserts. Opening a
+store brings its schema to this release (bot/migrate.py). It keeps:
 - posts, deduplicated by (source, id), with the time first seen and a `backlog` flag for items
   that were already in a feed when it was first polled (stored, never alerted);
 - per-source state (conditional GET validators, cursor, backoff, health) so a restart resumes;
@@ -11,8 +15,8 @@ through `DATABASE_URL`. It keeps:
 - the current trends snapshot (what `/trends` shows) and feedback from buttons;
 - the trend detector's checkpoint (its tables, so a restart continues where it stopped).
 
-What it does not do: decide anything (policy lives in bot/alerts.py), or migrate schemas between
-releases (tables are created when missing; migrations come with the PostgreSQL issue).
+What it does not do: decide anything (policy lives in bot/alerts.py), or elect the worker
+(bot/leader.py).
 """
 
 from __future__ import annotations
@@ -44,14 +48,40 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects import postgresql as pg_dialect
+from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError
 
+from bot import migrate
 from bot.notify.base import split_ref
 from bot.sources.base import SourceState
 from detectors.records import ExternalTrend, Post
 
 DEFAULT_DATABASE_URL = "sqlite:///inhaker.db"
+
+# The plain PostgreSQL forms people write (Heroku and most hosts give postgres://), all run on
+# psycopg 3; SQLAlchemy's own default driver for postgresql:// would be psycopg2.
+_POSTGRES_PREFIXES = ("postgresql://", "postgres://")
+
+
+def normalize_url(url: str) -> str:
+    """DATABASE_URL as SQLAlchemy should open it: plain PostgreSQL URLs use psycopg 3."""
+    for prefix in _POSTGRES_PREFIXES:
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url.removeprefix(prefix)
+    return url
+
+
+def make_engine(url: str) -> Engine:
+    """The engine for a DATABASE_URL, with the settings each backend needs."""
+    url = normalize_url(url)
+    if url.startswith("sqlite"):
+        # The scheduler's threads and the Slack app share this engine.
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    # pre_ping: a connection the server or a proxy closed while idle is replaced, not used.
+    return create_engine(url, pool_pre_ping=True)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -71,18 +101,22 @@ class UTCDateTime(TypeDecorator[datetime]):
         return None if value is None else value.replace(tzinfo=UTC)
 
 
+# Column types: Text for every value that comes from outside (feeds, people typing in Slack, ids
+# built from them); String(n) only where we or Slack make the value and its length is bounded,
+# since PostgreSQL refuses a longer one where SQLite would store it. Any change to these tables is
+# a schema change: add a migration (see bot/migrate.py); tests/test_migrations.py fails without.
 metadata = MetaData()
 
 posts = Table(
     "posts",
     metadata,
     Column("source", String(64), primary_key=True),
-    Column("id", String(512), primary_key=True),
+    Column("id", Text, primary_key=True),
     Column("text", Text, nullable=False),
     Column("title", Text),
     Column("url", Text),
-    Column("author", String(256)),
-    Column("lang", String(16)),
+    Column("author", Text),
+    Column("lang", Text),
     Column("tags", Text, nullable=False, default="[]"),
     Column("reach", Float),
     Column("created_at", UTCDateTime, nullable=False, index=True),
@@ -113,9 +147,9 @@ source_state = Table(
 alerts = Table(
     "alerts",
     metadata,
-    Column("id", String(256), primary_key=True),
+    Column("id", Text, primary_key=True),
     Column("kind", String(32), nullable=False),
-    Column("key", String(256), nullable=False, index=True),
+    Column("key", Text, nullable=False, index=True),
     Column("title", Text, nullable=False),
     Column("terms", Text, nullable=False, default="[]"),
     Column("payload", Text, nullable=False),
@@ -138,7 +172,7 @@ alerts = Table(
 current_trends = Table(
     "current_trends",
     metadata,
-    Column("key", String(256), primary_key=True),
+    Column("key", Text, primary_key=True),
     Column("rank", Integer, nullable=False),
     Column("payload", Text, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
@@ -148,7 +182,7 @@ external_trends = Table(
     "external_trends",
     metadata,
     Column("source", String(64), primary_key=True),
-    Column("term", String(256), primary_key=True),
+    Column("term", Text, primary_key=True),
     Column("title", Text, nullable=False),
     Column("first_seen_at", UTCDateTime, nullable=False),
     Column("observed_at", UTCDateTime, nullable=False),
@@ -164,7 +198,7 @@ feedback = Table(
     "feedback",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("alert_id", String(256), nullable=False, index=True),
+    Column("alert_id", Text, nullable=False, index=True),
     Column("user_id", String(64), nullable=False),
     Column("action", String(32), nullable=False),
     Column("at", UTCDateTime, nullable=False),
@@ -175,7 +209,7 @@ feedback = Table(
 slack_watch_terms = Table(
     "slack_watch_terms",
     metadata,
-    Column("term", String(256), primary_key=True),
+    Column("term", Text, primary_key=True),
     Column("added_by", String(64), nullable=False),
     Column("added_at", UTCDateTime, nullable=False),
 )
@@ -184,11 +218,11 @@ slack_watch_terms = Table(
 mutes = Table(
     "mutes",
     metadata,
-    Column("term", String(256), primary_key=True),
+    Column("term", Text, primary_key=True),
     Column("until", UTCDateTime, nullable=False, index=True),
     Column("muted_by", String(64), nullable=False),
     Column("muted_at", UTCDateTime, nullable=False),
-    Column("alert_id", String(256)),  # the alert whose button muted it, if any
+    Column("alert_id", Text),  # the alert whose button muted it, if any
 )
 
 # Slack requests already acted on (a command's trigger, a click's action_ts, an event id):
@@ -196,7 +230,7 @@ mutes = Table(
 handled_requests = Table(
     "handled_requests",
     metadata,
-    Column("key", String(256), primary_key=True),
+    Column("key", Text, primary_key=True),
     Column("at", UTCDateTime, nullable=False, index=True),
 )
 
@@ -205,8 +239,8 @@ handled_requests = Table(
 replies = Table(
     "replies",
     metadata,
-    Column("id", String(320), primary_key=True),
-    Column("alert_id", String(256), nullable=False, index=True),
+    Column("id", Text, primary_key=True),
+    Column("alert_id", Text, nullable=False, index=True),
     Column("kind", String(16), nullable=False),  # stage | reminder | note
     Column("text", Text, nullable=False),
     Column("user_id", String(64)),
@@ -227,7 +261,7 @@ replies = Table(
 send_attempts = Table(
     "send_attempts",
     metadata,
-    Column("key", String(340), primary_key=True),
+    Column("key", Text, primary_key=True),
     Column("started_at", UTCDateTime, nullable=False),
 )
 
@@ -329,6 +363,10 @@ class ActiveTopic:
     key: str = ""
 
 
+# pg_advisory_xact_lock key for replace_current_trends (see bot/migrate.py for the other).
+_TRENDS_LOCK = 0x1A4B_0101
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     # WAL lets the Slack app read while the worker writes; busy_timeout waits for a lock
@@ -338,6 +376,11 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+def _dialect_module(conn: Connection) -> Any:
+    """The dialect's insert() with ON CONFLICT (both PostgreSQL and SQLite >= 3.24 have it)."""
+    return pg_dialect if conn.dialect.name == "postgresql" else sqlite_dialect
 
 
 def _row_to_post(row: Any) -> Post:
@@ -383,22 +426,46 @@ class Store:
 
     def __init__(self, url: str = DEFAULT_DATABASE_URL, *, engine: Engine | None = None) -> None:
         self.url = url
-        if engine is None:
-            kwargs: dict[str, Any] = {}
-            if url.startswith("sqlite"):
-                # The scheduler's threads and the Slack app share this engine.
-                kwargs["connect_args"] = {"check_same_thread": False, "timeout": 10}
-            engine = create_engine(url, **kwargs)
-            if url.startswith("sqlite"):
-                event.listen(engine, "connect", _sqlite_pragmas)
-        self.engine = engine
-        metadata.create_all(self.engine)
+        self.engine = engine if engine is not None else make_engine(url)
+        try:
+            # Empty: created at head. Older: migrated in place. Newer: migrate.StoreTooNew.
+            migrate.upgrade(self.engine)
+        except BaseException:
+            self.engine.dispose()
+            raise
+
+    @property
+    def where(self) -> str:
+        """The store for people: host/database or the SQLite path, never the password."""
+        return migrate.where(self.engine.url)
 
     def close(self) -> None:
         self.engine.dispose()
 
     def _begin(self) -> Any:
         return self.engine.begin()
+
+    def _insert_new(self, conn: Connection, table: Table, values: dict[str, Any]) -> bool:
+        """INSERT unless the primary key exists; True when this call inserted the row.
+
+        ON CONFLICT DO NOTHING instead of catching IntegrityError: PostgreSQL aborts the whole
+        transaction on an error, and two processes inserting the same key at once must see
+        exactly one winner (the loser waits for the winner's commit, then does nothing).
+        """
+        dialect = _dialect_module(conn)
+        statement = dialect.insert(table).values(**values).on_conflict_do_nothing()
+        # psycopg reports no rowcount for an INSERT unless SQLAlchemy is asked to keep it.
+        result = conn.execute(statement, execution_options={"preserve_rowcount": True})
+        return result.rowcount == 1
+
+    def _upsert(
+        self, conn: Connection, table: Table, key: dict[str, Any], values: dict[str, Any]
+    ) -> None:
+        """INSERT the row, or UPDATE `values` on the row with this primary key (one statement,
+        so two processes writing the same key never collide)."""
+        dialect = _dialect_module(conn)
+        statement = dialect.insert(table).values(**key, **values)
+        conn.execute(statement.on_conflict_do_update(index_elements=list(key), set_=values))
 
     # -- posts ----------------------------------------------------------------------------
 
@@ -423,8 +490,11 @@ class Store:
                         )
                     continue
                 existing.add(uid)
-                conn.execute(
-                    insert(posts).values(
+                # A post another process stored since the lookup is not new here either.
+                inserted = self._insert_new(
+                    conn,
+                    posts,
+                    dict(
                         source=post.source,
                         id=post.id,
                         text=post.text,
@@ -439,9 +509,10 @@ class Store:
                         backlog=backlog,
                         # Backlog items are never alerted, so there is nothing to check.
                         opportunity_checked=backlog,
-                    )
+                    ),
                 )
-                new.append(post)
+                if inserted:
+                    new.append(post)
         return new
 
     def _existing_ids(self, conn: Connection, items: Iterable[Post]) -> set[tuple[str, str]]:
@@ -589,13 +660,7 @@ class Store:
             "note": state.note,
         }
         with self._begin() as conn:
-            result = conn.execute(
-                update(source_state)
-                .where(source_state.c.source_id == state.source_id)
-                .values(**values)
-            )
-            if result.rowcount == 0:
-                conn.execute(insert(source_state).values(source_id=state.source_id, **values))
+            self._upsert(conn, source_state, {"source_id": state.source_id}, values)
 
     # -- alerts (the outbox) --------------------------------------------------------------
 
@@ -618,29 +683,27 @@ class Store:
 
         `status` "held" keeps it out of the outbox for the next digest (quiet hours).
         """
-        try:
-            with self._begin() as conn:
-                conn.execute(
-                    insert(alerts).values(
-                        id=alert_id,
-                        kind=kind,
-                        key=key,
-                        title=title,
-                        terms=json.dumps(list(terms)),
-                        payload=json.dumps(payload, ensure_ascii=False),
-                        channel=channel,
-                        status=status,
-                        created_at=now,
-                        last_fired_at=now,
-                        attempts=0,
-                        needs_update=False,
-                        last_count=count,
-                        score=score,
-                    )
-                )
-        except IntegrityError:
-            return False
-        return True
+        with self._begin() as conn:
+            return self._insert_new(
+                conn,
+                alerts,
+                dict(
+                    id=alert_id,
+                    kind=kind,
+                    key=key,
+                    title=title,
+                    terms=json.dumps(list(terms)),
+                    payload=json.dumps(payload, ensure_ascii=False),
+                    channel=channel,
+                    status=status,
+                    created_at=now,
+                    last_fired_at=now,
+                    attempts=0,
+                    needs_update=False,
+                    last_count=count,
+                    score=score,
+                ),
+            )
 
     def refresh_alert(
         self,
@@ -755,13 +818,7 @@ class Store:
         Replaces an earlier start: call it after checking that earlier attempts left nothing.
         """
         with self._begin() as conn:
-            result = conn.execute(
-                update(send_attempts)
-                .where(send_attempts.c.key == key)
-                .values(started_at=started_at)
-            )
-            if result.rowcount == 0:
-                conn.execute(insert(send_attempts).values(key=key, started_at=started_at))
+            self._upsert(conn, send_attempts, {"key": key}, {"started_at": started_at})
 
     def end_send(self, key: str) -> None:
         """The post of `key` certainly did not reach Slack (Slack answered with an error)."""
@@ -870,24 +927,22 @@ class Store:
         user_id: str | None = None,
     ) -> bool:
         """Queue a thread reply under an alert. False when that id exists (never twice)."""
-        try:
-            with self._begin() as conn:
-                conn.execute(
-                    insert(replies).values(
-                        id=reply_id,
-                        alert_id=alert_id,
-                        kind=kind,
-                        text=text,
-                        user_id=user_id,
-                        due_at=due_at,
-                        status="pending",
-                        created_at=now,
-                        attempts=0,
-                    )
-                )
-        except IntegrityError:
-            return False
-        return True
+        with self._begin() as conn:
+            return self._insert_new(
+                conn,
+                replies,
+                dict(
+                    id=reply_id,
+                    alert_id=alert_id,
+                    kind=kind,
+                    text=text,
+                    user_id=user_id,
+                    due_at=due_at,
+                    status="pending",
+                    created_at=now,
+                    attempts=0,
+                ),
+            )
 
     def due_replies(self, now: datetime) -> list[ReplyRow]:
         """Pending replies due at `now`, oldest due first."""
@@ -947,14 +1002,10 @@ class Store:
 
     def add_watch_term(self, term: str, user_id: str, now: datetime) -> bool:
         """False when the term is already watched from Slack."""
-        try:
-            with self._begin() as conn:
-                conn.execute(
-                    insert(slack_watch_terms).values(term=term, added_by=user_id, added_at=now)
-                )
-        except IntegrityError:
-            return False
-        return True
+        with self._begin() as conn:
+            return self._insert_new(
+                conn, slack_watch_terms, dict(term=term, added_by=user_id, added_at=now)
+            )
 
     def remove_watch_term(self, term: str) -> bool:
         with self._begin() as conn:
@@ -977,12 +1028,8 @@ class Store:
     ) -> None:
         """Mute `term` until `until` (a later mute of the same term replaces the earlier)."""
         with self._begin() as conn:
-            conn.execute(delete(mutes).where(mutes.c.term == term))
-            conn.execute(
-                insert(mutes).values(
-                    term=term, until=until, muted_by=user_id, muted_at=now, alert_id=alert_id
-                )
-            )
+            values = dict(until=until, muted_by=user_id, muted_at=now, alert_id=alert_id)
+            self._upsert(conn, mutes, {"term": term}, values)
 
     def unmute(self, term: str) -> bool:
         with self._begin() as conn:
@@ -996,13 +1043,12 @@ class Store:
     # -- Slack retries --------------------------------------------------------------------
 
     def first_time(self, key: str, now: datetime) -> bool:
-        """Record a Slack request key; False when it was recorded before (a retry)."""
-        try:
-            with self._begin() as conn:
-                conn.execute(insert(handled_requests).values(key=key, at=now))
-        except IntegrityError:
-            return False
-        return True
+        """Record a Slack request key; False when it was recorded before (a retry).
+
+        Exactly one of several processes receiving the same request at once gets True.
+        """
+        with self._begin() as conn:
+            return self._insert_new(conn, handled_requests, dict(key=key, at=now))
 
     def forget_requests(self, older_than: datetime) -> int:
         with self._begin() as conn:
@@ -1018,12 +1064,8 @@ class Store:
     ) -> None:
         """Replace the checkpoint called `name` in one transaction (never half written)."""
         with self._begin() as conn:
-            conn.execute(delete(detector_state).where(detector_state.c.name == name))
-            conn.execute(
-                insert(detector_state).values(
-                    name=name, detector=detector, saved_at=now, arrays=arrays, plain=plain
-                )
-            )
+            values = dict(detector=detector, saved_at=now, arrays=arrays, plain=plain)
+            self._upsert(conn, detector_state, {"name": name}, values)
 
     def load_checkpoint(self, name: str) -> DetectorCheckpoint | None:
         with self.engine.connect() as conn:
@@ -1046,6 +1088,9 @@ class Store:
 
     def replace_current_trends(self, items: list[dict[str, Any]], now: datetime) -> None:
         with self._begin() as conn:
+            if conn.dialect.name == "postgresql":
+                # Two writers (a leader handing over) would each delete and insert: take turns.
+                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_TRENDS_LOCK})")
             conn.execute(delete(current_trends))
             for rank, payload in enumerate(items):
                 conn.execute(
@@ -1079,23 +1124,20 @@ class Store:
                     "url": signal.url,
                     "news": json.dumps([list(n) for n in signal.news], ensure_ascii=False),
                 }
-                result = conn.execute(
-                    update(external_trends)
-                    .where(
-                        external_trends.c.source == signal.source,
-                        external_trends.c.term == signal.term,
+                # first_seen_at is written once, by the insert; a refresh keeps it.
+                statement = (
+                    _dialect_module(conn)
+                    .insert(external_trends)
+                    .values(
+                        source=signal.source,
+                        term=signal.term,
+                        first_seen_at=signal.observed_at,
+                        **values,
                     )
-                    .values(**values)
                 )
-                if result.rowcount == 0:
-                    conn.execute(
-                        insert(external_trends).values(
-                            source=signal.source,
-                            term=signal.term,
-                            first_seen_at=signal.observed_at,
-                            **values,
-                        )
-                    )
+                conn.execute(
+                    statement.on_conflict_do_update(index_elements=["source", "term"], set_=values)
+                )
 
     def count_external_trends(self, source: str, since: datetime) -> int:
         """Entries of a source's trend list seen on it at or after `since`."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from bot.alerts import AlertPolicy
 from bot.config import AlertsConfig, Config
@@ -49,12 +48,12 @@ def opportunity(post_id: str = "t-7", score: float = 0.9) -> Opportunity:
     )
 
 
-def store_at(tmp_path: Path) -> Store:
-    return Store(f"sqlite:///{tmp_path / 'inhaker.db'}")
+def store_at(database_url: str) -> Store:
+    return Store(database_url)
 
 
-def test_one_alert_per_topic_and_an_edit_when_it_doubles(tmp_path: Path) -> None:
-    store = store_at(tmp_path)
+def test_one_alert_per_topic_and_an_edit_when_it_doubles(database_url: str) -> None:
+    store = store_at(database_url)
     policy = AlertPolicy(CONFIG, store)
     first = policy.consider_trends([trend(20)], NOW)
     assert [(d.alert_id, d.is_update) for d in first] == [("trend:twelftal:20140613T1940Z", False)]
@@ -69,8 +68,8 @@ def test_one_alert_per_topic_and_an_edit_when_it_doubles(tmp_path: Path) -> None
     assert len(store.all_alerts()) == 1
 
 
-def test_a_topic_alerts_again_only_after_the_cooldown(tmp_path: Path) -> None:
-    store = store_at(tmp_path)
+def test_a_topic_alerts_again_only_after_the_cooldown(database_url: str) -> None:
+    store = store_at(database_url)
     config = replace(CONFIG, alerts=AlertsConfig(cooldown=timedelta(hours=2)))
     policy = AlertPolicy(config, store)
     policy.consider_trends([trend()], NOW)
@@ -81,25 +80,25 @@ def test_a_topic_alerts_again_only_after_the_cooldown(tmp_path: Path) -> None:
     assert len(store.all_alerts()) == 2
 
 
-def test_no_duplicates_across_restarts(tmp_path: Path) -> None:
-    AlertPolicy(CONFIG, store_at(tmp_path)).consider_trends([trend()], NOW)
-    AlertPolicy(CONFIG, store_at(tmp_path)).consider_opportunity(opportunity(), NOW, NOW)
-    restarted = AlertPolicy(CONFIG, store_at(tmp_path))
+def test_no_duplicates_across_restarts(database_url: str) -> None:
+    AlertPolicy(CONFIG, store_at(database_url)).consider_trends([trend()], NOW)
+    AlertPolicy(CONFIG, store_at(database_url)).consider_opportunity(opportunity(), NOW, NOW)
+    restarted = AlertPolicy(CONFIG, store_at(database_url))
     assert restarted.consider_trends([trend()], NOW + timedelta(minutes=5)) == []
     assert restarted.consider_opportunity(opportunity(), NOW, NOW + timedelta(minutes=5)) is None
-    assert len(store_at(tmp_path).all_alerts()) == 2
+    assert len(store_at(database_url).all_alerts()) == 2
 
 
-def test_max_new_alerts_per_tick_strongest_first(tmp_path: Path) -> None:
+def test_max_new_alerts_per_tick_strongest_first(database_url: str) -> None:
     config = replace(CONFIG, alerts=AlertsConfig(max_per_tick=2))
-    policy = AlertPolicy(config, store_at(tmp_path))
+    policy = AlertPolicy(config, store_at(database_url))
     trends = [replace(trend(terms=(f"t{i}",)), score=float(i)) for i in range(5)]
     decisions = policy.consider_trends(trends, NOW)
     assert [d.trend.terms for d in decisions if d.trend] == [("t4",), ("t3",)]
 
 
-def test_stale_or_weak_opportunities_do_not_alert(tmp_path: Path) -> None:
-    policy = AlertPolicy(CONFIG, store_at(tmp_path))
+def test_stale_or_weak_opportunities_do_not_alert(database_url: str) -> None:
+    policy = AlertPolicy(CONFIG, store_at(database_url))
     assert policy.consider_opportunity(opportunity(score=0.3), NOW, NOW) is None
     old = NOW - timedelta(days=3)
     assert policy.consider_opportunity(opportunity(), old, NOW) is None
@@ -112,9 +111,9 @@ def lookup(ids: object) -> list[Post]:
     ]
 
 
-def test_slack_outage_delays_but_never_loses_or_doubles(tmp_path: Path) -> None:
+def test_slack_outage_delays_but_never_loses_or_doubles(database_url: str) -> None:
     with FakeSlack() as slack:
-        store = store_at(tmp_path)
+        store = store_at(database_url)
         notifier = SlackNotifier(slack.token, base_url=slack.base_url)
         policy = AlertPolicy(CONFIG, store)
         policy.consider_trends([trend()], NOW)
@@ -140,9 +139,9 @@ def test_slack_outage_delays_but_never_loses_or_doubles(tmp_path: Path) -> None:
         assert all(row.slack_ts for row in store.all_alerts())
 
 
-def test_a_grown_trend_edits_its_message_in_place(tmp_path: Path) -> None:
+def test_a_grown_trend_edits_its_message_in_place(database_url: str) -> None:
     with FakeSlack() as slack:
-        store = store_at(tmp_path)
+        store = store_at(database_url)
         notifier = SlackNotifier(slack.token, base_url=slack.base_url)
         policy = AlertPolicy(CONFIG, store)
         policy.consider_trends([trend(20)], NOW)
@@ -157,10 +156,10 @@ def test_a_grown_trend_edits_its_message_in_place(tmp_path: Path) -> None:
 
 
 def test_an_edit_after_a_restart_reaches_the_same_message_and_keeps_the_claim(
-    tmp_path: Path,
+    database_url: str,
 ) -> None:
     with FakeSlack() as slack:
-        store = store_at(tmp_path)
+        store = store_at(database_url)
         policy = AlertPolicy(CONFIG, store)
         policy.consider_trends([trend(20)], NOW)
         deliver_outbox(store, SlackNotifier(slack.token, base_url=slack.base_url), lookup, {}, NOW)
@@ -169,7 +168,7 @@ def test_an_edit_after_a_restart_reaches_the_same_message_and_keeps_the_claim(
         store.add_feedback(row.id, "U0MARLOES", "claim", NOW)
 
         # A new process: new store handle, new notifier with no memory of channel ids.
-        store = store_at(tmp_path)
+        store = store_at(database_url)
         AlertPolicy(CONFIG, store).consider_trends([trend(80)], NOW + timedelta(minutes=30))
         fresh = SlackNotifier(slack.token, base_url=slack.base_url)
         report = deliver_outbox(store, fresh, lookup, {}, NOW + timedelta(minutes=30))
@@ -182,9 +181,9 @@ def test_an_edit_after_a_restart_reaches_the_same_message_and_keeps_the_claim(
         assert "inhaker_claim" not in shown
 
 
-def test_a_message_slack_rejects_for_good_does_not_block_the_others(tmp_path: Path) -> None:
+def test_a_message_slack_rejects_for_good_does_not_block_the_others(database_url: str) -> None:
     with FakeSlack() as slack:
-        store = store_at(tmp_path)
+        store = store_at(database_url)
         notifier = SlackNotifier(slack.token, base_url=slack.base_url)
         policy = AlertPolicy(CONFIG, store)
         policy.consider_trends([trend(20)], NOW)
@@ -204,9 +203,9 @@ def test_a_message_slack_rejects_for_good_does_not_block_the_others(tmp_path: Pa
         assert store.outbox() == []  # not retried forever
 
 
-def test_a_topic_reaching_a_later_stage_edits_its_message(tmp_path: Path) -> None:
+def test_a_topic_reaching_a_later_stage_edits_its_message(database_url: str) -> None:
     with FakeSlack() as slack:
-        store = store_at(tmp_path)
+        store = store_at(database_url)
         notifier = SlackNotifier(slack.token, base_url=slack.base_url)
         policy = AlertPolicy(CONFIG, store)
         policy.consider_trends([replace(trend(20), stage="emerging")], NOW)
@@ -231,8 +230,8 @@ def test_a_topic_reaching_a_later_stage_edits_its_message(tmp_path: Path) -> Non
         assert policy.consider_trends([replace(trend(22), stage="rising")], later) == []
 
 
-def test_a_topic_is_recognised_by_its_key_even_with_new_terms(tmp_path: Path) -> None:
-    store = store_at(tmp_path)
+def test_a_topic_is_recognised_by_its_key_even_with_new_terms(database_url: str) -> None:
+    store = store_at(database_url)
     policy = AlertPolicy(CONFIG, store)
     policy.consider_trends([trend(20)], NOW)
     renamed = replace(trend(20, terms=("penalty", "alonso")), key="trend:twelftal")

@@ -90,9 +90,9 @@ def test_trends_become_signals(feed_server: FeedServer, client: httpx.Client) ->
 
 
 def test_through_the_poller_signals_are_stored_and_refreshed_not_repeated(
-    feed_server: FeedServer, client: httpx.Client, tmp_path: Path
+    database_url: str, feed_server: FeedServer, client: httpx.Client
 ) -> None:
-    store = Store(f"sqlite:///{tmp_path / 'inhaker.db'}")
+    store = Store(database_url)
     cfg = config(feed_server.base_url)
     src = build_source(cfg, client)
     assert isinstance(src, BlueskyTrendsSource)
@@ -165,9 +165,9 @@ def test_429_is_an_error_with_retry_after(feed_server: FeedServer, client: httpx
 
 
 def test_429_without_retry_after_waits_for_the_ratelimit_reset(
-    feed_server: FeedServer, client: httpx.Client, tmp_path: Path
+    database_url: str, feed_server: FeedServer, client: httpx.Client
 ) -> None:
-    store = Store(f"sqlite:///{tmp_path / 'inhaker.db'}")
+    store = Store(database_url)
     cfg = config(feed_server.base_url)
     src = build_source(cfg, client)
     # RateLimit-Reset is epoch seconds on the server's clock (its Date header is real time).

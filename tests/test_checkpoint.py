@@ -9,7 +9,6 @@ import logging
 import random
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -51,8 +50,8 @@ def feed(engine: Engine, store: Store, posts: list[Post], until: datetime) -> No
         now += timedelta(minutes=1)
 
 
-def test_a_restart_continues_from_the_checkpoint(tmp_path: Path) -> None:
-    store = Store(f"sqlite:///{tmp_path / 'inhaker.db'}")
+def test_a_restart_continues_from_the_checkpoint(database_url: str) -> None:
+    store = Store(database_url)
     config = Config()
     first = Engine(config, store, NullNotifier())
     until = T0 + timedelta(hours=3)
@@ -75,8 +74,8 @@ def test_a_restart_continues_from_the_checkpoint(tmp_path: Path) -> None:
     assert plain_a["updates"] == plain_b["updates"] > 30
 
 
-def test_without_a_checkpoint_the_engine_warms_up_from_stored_posts(tmp_path: Path) -> None:
-    store = Store(f"sqlite:///{tmp_path / 'inhaker.db'}")
+def test_without_a_checkpoint_the_engine_warms_up_from_stored_posts(database_url: str) -> None:
+    store = Store(database_url)
     posts = chatter(T0, 90)
     store.add_posts(posts, seen_at=T0 + timedelta(minutes=90), backlog=False)
     engine = Engine(Config(), store, NullNotifier())
@@ -84,9 +83,9 @@ def test_without_a_checkpoint_the_engine_warms_up_from_stored_posts(tmp_path: Pa
 
 
 def test_a_checkpoint_from_other_settings_is_ignored_with_a_log_line(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    database_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    store = Store(f"sqlite:///{tmp_path / 'inhaker.db'}")
+    store = Store(database_url)
     posts = chatter(T0, 90)
     store.add_posts(posts, seen_at=T0 + timedelta(minutes=90), backlog=False)
     old = Engine(Config(), store, NullNotifier())
@@ -101,8 +100,8 @@ def test_a_checkpoint_from_other_settings_is_ignored_with_a_log_line(
     assert "other detector settings" in caplog.text
 
 
-def test_detector_rising_selects_v1_and_keeps_no_checkpoint(tmp_path: Path) -> None:
-    store = Store(f"sqlite:///{tmp_path / 'inhaker.db'}")
+def test_detector_rising_selects_v1_and_keeps_no_checkpoint(database_url: str) -> None:
+    store = Store(database_url)
     config = Config(
         detection=replace(DetectionConfig(), detector="rising", bucket=timedelta(minutes=10))
     )
@@ -112,9 +111,9 @@ def test_detector_rising_selects_v1_and_keeps_no_checkpoint(tmp_path: Path) -> N
     assert store.load_checkpoint("trends") is None
 
 
-def test_trends_now_lists_an_active_topic_between_its_signals(tmp_path: Path) -> None:
+def test_trends_now_lists_an_active_topic_between_its_signals(database_url: str) -> None:
     """`/trends` and `inhaker trends` read the snapshot: a topic stays there while active."""
-    store = Store(f"sqlite:///{tmp_path / 'inhaker.db'}")
+    store = Store(database_url)
     engine = Engine(Config(), store, NullNotifier())
     start = T0
     posts = chatter(start, 120)

@@ -176,7 +176,7 @@ def test_corrupted_ampersands_in_links_are_repaired(
 
 
 def test_the_whole_corpus_in_one_run_once_cycle_ends_as_items_or_errors(
-    feed_server: FeedServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    database_url: str, feed_server: FeedServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Every corpus file as a source of one feeds.yaml, polled by `Runner.run_once` (the poller
     and the store, as `inhaker run --once` does): each source ends with its items stored or one
@@ -193,7 +193,7 @@ def test_the_whole_corpus_in_one_run_once_cycle_ends_as_items_or_errors(
         + feed_server.serve_file("/" + relative(path), path, content_type=content_type_for(path))
         for sid, path in files.items()
     )
-    store = Store(f"sqlite:///{tmp_path / 'corpus.db'}")
+    store = Store(database_url)
     runner = Runner(
         parse_config(f"sources:{entries}\n"),
         store,

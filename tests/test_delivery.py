@@ -15,7 +15,6 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from slack_sdk import WebClient
@@ -109,8 +108,8 @@ def copies_of(fake: FakeSlack, title: str) -> int:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    opened = Store(f"sqlite:///{tmp_path / 'inhaker.db'}")
+def store(database_url: str) -> Iterator[Store]:
+    opened = Store(database_url)
     yield opened
     opened.close()
 
@@ -165,6 +164,36 @@ def test_eleven_alerts_to_two_channels_arrive_once_in_order_without_tripping_the
     # Beta did not queue behind alpha's eight: channels take turns.
     order = [m["channel"] for m in top_level(fast_slack)]
     assert order.index("C0BETA") < order.index("C0ALPHA") + 3
+
+
+def test_a_worker_that_stops_leading_mid_round_leaves_the_rest_queued(
+    store: Store, fast_slack: FakeSlack
+) -> None:
+    """`may_send` is the worker's "do I still lead?": once it says no, nothing more is sent by
+    this worker; the next round (the new leader's) sends the rest, each once, in order."""
+    titles = [f"Alpha {i:02d}" for i in range(5)]
+    for i, title in enumerate(titles):
+        queue(store, title, "#alpha", NOW + timedelta(seconds=i))
+    answers = iter([True, True])  # leads for two posts, then the lock is gone
+
+    report = deliver_outbox(
+        store,
+        notifier_for(fast_slack),
+        no_posts,
+        {},
+        NOW,
+        pacer=ChannelPacer(RATE),
+        may_send=lambda: next(answers, False),
+    )
+
+    assert report.sent == 2
+    assert report.error is not None
+    assert "no longer leads" in report.error
+    assert len(store.outbox()) == 3
+    sent, *_ = deliver(store, notifier_for(fast_slack), ChannelPacer(RATE), NOW)
+    assert sent == 3
+    shown = [str(m["text"]).split(" —")[0] for m in top_level(fast_slack, "#alpha")]
+    assert shown == [f"📈 Rising: {t}" for t in titles]
 
 
 def test_a_rate_limited_channel_waits_out_retry_after_while_the_others_go_on(
@@ -230,9 +259,9 @@ def test_a_channel_the_app_cannot_post_in_does_not_hold_up_the_others(store: Sto
 
 
 def test_a_slack_outage_of_several_minutes_delivers_every_alert_exactly_once_afterwards(
-    tmp_path: Path, fast_slack: FakeSlack
+    database_url: str, fast_slack: FakeSlack
 ) -> None:
-    url = f"sqlite:///{tmp_path / 'inhaker.db'}"
+    url = database_url
     store = Store(url)
     notifier = notifier_for(fast_slack)
     pacer = ChannelPacer(RATE)

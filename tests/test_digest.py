@@ -96,8 +96,8 @@ def make_call(
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
-    return Store(f"sqlite:///{tmp_path / 'inhaker.db'}")
+def store(database_url: str) -> Store:
+    return Store(database_url)
 
 
 @pytest.fixture
@@ -248,11 +248,12 @@ def run_cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess
     )
 
 
-def test_inhaker_digest_posts_the_digest_now(tmp_path: Path, fake_slack: FakeSlack) -> None:
+def test_inhaker_digest_posts_the_digest_now(
+    database_url: str, tmp_path: Path, fake_slack: FakeSlack
+) -> None:
     feeds = tmp_path / "feeds.yaml"
     feeds.write_text(SOURCES + WITH_DIGEST, encoding="utf-8")
-    db = tmp_path / "x.db"
-    store = Store(f"sqlite:///{db}")
+    store = Store(database_url)
     now = datetime.now(UTC)
     store.replace_current_trends([trend_to_dict(make_trend("oranje", at=now))], now)
     # A pending alert is the running worker's to send: `inhaker digest` must leave it alone,
@@ -272,7 +273,7 @@ def test_inhaker_digest_posts_the_digest_now(tmp_path: Path, fake_slack: FakeSla
     env.update(
         SLACK_BOT_TOKEN=fake_slack.token,
         SLACK_API_URL=fake_slack.base_url,
-        DATABASE_URL=f"sqlite:///{db}",
+        DATABASE_URL=database_url,
     )
 
     dry = run_cli(["digest", "--config", str(feeds), "--dry-run"], env)

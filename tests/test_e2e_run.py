@@ -1,7 +1,8 @@
 """End to end, as a user runs it: feed servers, then `inhaker run --once`, then Slack.
 
 Every test starts the real CLI in a subprocess against a local feed server (127.0.0.1, port 0) and
-the fake Slack Web API (through SLACK_API_URL), with a real SQLite file in tmp_path.
+the fake Slack Web API (through SLACK_API_URL), with a real store: a SQLite file in tmp_path, or a
+PostgreSQL database (the `database_url` fixture runs each test on both).
 """
 
 from __future__ import annotations
@@ -101,12 +102,12 @@ detection:
     return path
 
 
-def run_once(tmp_path: Path, config: Path, slack: FakeSlack, *extra: str) -> str:
+def run_once(tmp_path: Path, config: Path, slack: FakeSlack, *extra: str, database_url: str) -> str:
     env = {
         **os.environ,
         "SLACK_BOT_TOKEN": slack.token,
         "SLACK_API_URL": slack.base_url,
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'inhaker.db'}",
+        "DATABASE_URL": database_url,
     }
     env.pop("SLACK_APP_TOKEN", None)
     result = subprocess.run(
@@ -149,20 +150,22 @@ def world(tmp_path: Path, feed_server: FeedServer, fake_slack: FakeSlack):
     return tmp_path, config, feeds, publish, now
 
 
-def test_new_feed_backlog_is_stored_without_alerting(world, fake_slack: FakeSlack) -> None:
+def test_new_feed_backlog_is_stored_without_alerting(
+    database_url: str, world, fake_slack: FakeSlack
+) -> None:
     tmp_path, config, feeds, _publish, _now = world
-    log = run_once(tmp_path, config, fake_slack)
+    log = run_once(tmp_path, config, fake_slack, database_url=database_url)
     assert "3 sources polled (0 failed)" in log
     assert fake_slack.messages() == []
-    store = Store(f"sqlite:///{tmp_path / 'inhaker.db'}")
+    store = Store(database_url)
     assert store.count_posts() == sum(len(items) for items in feeds.values())
 
 
 def test_a_term_rising_across_feeds_alerts_once_then_nothing_twice(
-    world, fake_slack: FakeSlack, feed_server: FeedServer
+    database_url: str, world, fake_slack: FakeSlack, feed_server: FeedServer
 ) -> None:
     tmp_path, config, feeds, publish, _now = world
-    run_once(tmp_path, config, fake_slack)  # first look: backlog only
+    run_once(tmp_path, config, fake_slack, database_url=database_url)  # first look: backlog only
     assert fake_slack.messages() == []
 
     # New items across three feeds, by different authors: #hittegolf rises now.
@@ -188,7 +191,7 @@ def test_a_term_rising_across_feeds_alerts_once_then_nothing_twice(
     )
     publish()
     feed_server.clear_requests()
-    run_once(tmp_path, config, fake_slack)
+    run_once(tmp_path, config, fake_slack, database_url=database_url)
 
     messages = fake_slack.messages("#inhaker")
     texts = [str(m["blocks"]) for m in messages]
@@ -207,7 +210,7 @@ def test_a_term_rising_across_feeds_alerts_once_then_nothing_twice(
     # The terminal view of /trends shows the same rise.
     trends = subprocess.run(
         [sys.executable, "-m", "bot.cli", "trends"],
-        env={**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'inhaker.db'}"},
+        env={**os.environ, "DATABASE_URL": database_url},
         capture_output=True,
         text=True,
         timeout=60,
@@ -218,7 +221,7 @@ def test_a_term_rising_across_feeds_alerts_once_then_nothing_twice(
 
     # Nothing new: 304s, no new message, no edit.
     feed_server.clear_requests()
-    run_once(tmp_path, config, fake_slack)
+    run_once(tmp_path, config, fake_slack, database_url=database_url)
     assert len(fake_slack.messages()) == 2
     assert not fake_slack.calls_to("chat.update")
     statuses = {r.path for r in feed_server.requests}
@@ -226,20 +229,20 @@ def test_a_term_rising_across_feeds_alerts_once_then_nothing_twice(
 
 
 def test_a_broken_feed_never_stops_the_others(
-    world, fake_slack: FakeSlack, feed_server: FeedServer
+    database_url: str, world, fake_slack: FakeSlack, feed_server: FeedServer
 ) -> None:
     tmp_path, config, feeds, _publish, _now = world
     feed_server.serve("/nu.xml", b"<rss><channel><item>broken", status=200)
-    log = run_once(tmp_path, config, fake_slack)
+    log = run_once(tmp_path, config, fake_slack, database_url=database_url)
     assert "3 sources polled (1 failed)" in log
-    store = Store(f"sqlite:///{tmp_path / 'inhaker.db'}")
+    store = Store(database_url)
     assert store.count_posts(source="nos") == len(feeds["nos"])
     health = store.source_state("nu")
     assert health.failures_in_a_row == 1
     assert "nu" in (health.last_error or "")
     sources = subprocess.run(
         [sys.executable, "-m", "bot.cli", "sources", "--config", str(config)],
-        env={**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'inhaker.db'}"},
+        env={**os.environ, "DATABASE_URL": database_url},
         capture_output=True,
         text=True,
         timeout=60,
@@ -251,10 +254,10 @@ def test_a_broken_feed_never_stops_the_others(
 
 
 def test_slack_outage_keeps_alerts_for_the_next_cycle(
-    world, fake_slack: FakeSlack, feed_server: FeedServer
+    database_url: str, world, fake_slack: FakeSlack, feed_server: FeedServer
 ) -> None:
     tmp_path, config, feeds, publish, _now = world
-    run_once(tmp_path, config, fake_slack)
+    run_once(tmp_path, config, fake_slack, database_url=database_url)
     feeds["emerce"].append(
         (
             "emerce-call-2",
@@ -266,18 +269,20 @@ def test_slack_outage_keeps_alerts_for_the_next_cycle(
     )
     publish()
     fake_slack.outage(True)
-    log = run_once(tmp_path, config, fake_slack)
+    log = run_once(tmp_path, config, fake_slack, database_url=database_url)
     assert "delivery: slack: chat.postMessage" in log
     assert fake_slack.messages() == []
     fake_slack.outage(False)
-    run_once(tmp_path, config, fake_slack)
-    run_once(tmp_path, config, fake_slack)
+    run_once(tmp_path, config, fake_slack, database_url=database_url)
+    run_once(tmp_path, config, fake_slack, database_url=database_url)
     assert len(fake_slack.messages()) == 1
 
 
 def test_dry_run_prints_and_changes_nothing(world, fake_slack: FakeSlack) -> None:
     tmp_path, config, feeds, publish, _now = world
-    run_once(tmp_path, config, fake_slack)
+    # --dry-run copies a SQLite file: this test is about SQLite.
+    database_url = f"sqlite:///{tmp_path / 'inhaker.db'}"
+    run_once(tmp_path, config, fake_slack, database_url=database_url)
     feeds["emerce"].append(
         (
             "emerce-call-3",
@@ -292,7 +297,7 @@ def test_dry_run_prints_and_changes_nothing(world, fake_slack: FakeSlack) -> Non
         **os.environ,
         "SLACK_BOT_TOKEN": fake_slack.token,
         "SLACK_API_URL": fake_slack.base_url,
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'inhaker.db'}",
+        "DATABASE_URL": database_url,
     }
     dry = subprocess.run(
         [sys.executable, "-m", "bot.cli", "run", "--once", "--dry-run", "--config", str(config)],
@@ -304,16 +309,16 @@ def test_dry_run_prints_and_changes_nothing(world, fake_slack: FakeSlack) -> Non
     assert dry.returncode == 0, dry.stderr
     assert "OPEN CALL" in dry.stdout
     assert fake_slack.messages() == []
-    run_once(tmp_path, config, fake_slack)  # the real run still sends it
+    run_once(tmp_path, config, fake_slack, database_url=database_url)  # the real run still sends it
     assert len(fake_slack.messages()) == 1
 
 
-def test_run_stops_cleanly_on_sigterm(world, fake_slack: FakeSlack) -> None:
+def test_run_stops_cleanly_on_sigterm(database_url: str, world, fake_slack: FakeSlack) -> None:
     tmp_path, config, feeds, _publish, _now = world
     total = sum(len(items) for items in feeds.values())
     env = {
         **os.environ,
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'inhaker.db'}",
+        "DATABASE_URL": database_url,
     }
     env.pop("SLACK_BOT_TOKEN", None)
     process = subprocess.Popen(
@@ -324,7 +329,7 @@ def test_run_stops_cleanly_on_sigterm(world, fake_slack: FakeSlack) -> None:
         stderr=subprocess.PIPE,
         text=True,
     )
-    store = Store(f"sqlite:///{tmp_path / 'inhaker.db'}")
+    store = Store(database_url)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and store.count_posts() < total:
         time.sleep(0.2)
@@ -354,7 +359,7 @@ def test_check_reports_a_broken_edit_with_line_and_key(tmp_path: Path) -> None:
 
 
 def test_a_refused_bot_token_stops_run_with_one_clear_line(
-    tmp_path: Path, fake_slack: FakeSlack
+    database_url: str, tmp_path: Path, fake_slack: FakeSlack
 ) -> None:
     config = tmp_path / "feeds.yaml"
     config.write_text("sources: []\n", encoding="utf-8")
@@ -362,7 +367,7 @@ def test_a_refused_bot_token_stops_run_with_one_clear_line(
         **os.environ,
         "SLACK_BOT_TOKEN": "xoxb-wrong-token",
         "SLACK_API_URL": fake_slack.base_url,
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'inhaker.db'}",
+        "DATABASE_URL": database_url,
     }
     result = subprocess.run(
         [sys.executable, "-m", "bot.cli", "run", "--once", "--config", str(config)],
@@ -378,21 +383,21 @@ def test_a_refused_bot_token_stops_run_with_one_clear_line(
 
 
 def test_the_detector_continues_from_its_checkpoint_on_the_next_run(
-    world, fake_slack: FakeSlack
+    database_url: str, world, fake_slack: FakeSlack
 ) -> None:
     tmp_path, config, _feeds, _publish, _now = world
-    first = run_once(tmp_path, config, fake_slack)
+    first = run_once(tmp_path, config, fake_slack, database_url=database_url)
     assert "checkpoint saved" in first
-    store = Store(f"sqlite:///{tmp_path / 'inhaker.db'}")
+    store = Store(database_url)
     saved = store.load_checkpoint("trends")
     assert saved is not None
     assert saved.detector == "signitrend"
-    second = run_once(tmp_path, config, fake_slack)
+    second = run_once(tmp_path, config, fake_slack, database_url=database_url)
     assert "trend detector restored from its checkpoint" in second
 
 
 def test_an_open_call_reaches_slack_with_who_what_deadline_fit_and_buttons(
-    tmp_path: Path, feed_server: FeedServer, fake_slack: FakeSlack
+    database_url: str, tmp_path: Path, feed_server: FeedServer, fake_slack: FakeSlack
 ) -> None:
     """The seed's story, told with a team profile: the call that fits alerts, the team's own
     blog describes the team and never alerts, and the message says who, what, by when, how to
@@ -430,7 +435,7 @@ slack:
 """,
         encoding="utf-8",
     )
-    run_once(tmp_path, config, fake_slack)
+    run_once(tmp_path, config, fake_slack, database_url=database_url)
     assert fake_slack.messages() == []
 
     fresh = datetime.now(UTC)
@@ -448,7 +453,7 @@ slack:
         ("blog-3", "Team Pak", "Wij zoeken sprekers voor ons verpakkingsevent! Mail ons.", fresh)
     )
     publish()
-    run_once(tmp_path, config, fake_slack)
+    run_once(tmp_path, config, fake_slack, database_url=database_url)
 
     messages = fake_slack.messages("#inhaker")
     assert len(messages) == 1, [m["text"] for m in messages]
@@ -477,7 +482,7 @@ slack:
 
 
 def test_run_routes_a_call_to_its_channel_mentions_who_covers_it_and_follows_slack_watch_terms(
-    tmp_path: Path, feed_server: FeedServer, fake_slack: FakeSlack
+    database_url: str, tmp_path: Path, feed_server: FeedServer, fake_slack: FakeSlack
 ) -> None:
     """feeds.yaml routes calls to #calls and names the team; a watch term added from Slack
     (`/inhaker watch add`, stored in the shared database) counts at the worker's next run."""
@@ -515,8 +520,10 @@ team:
 """,
         encoding="utf-8",
     )
-    run_once(tmp_path, config, fake_slack)  # the backlog: stored, never alerted
-    Store(f"sqlite:///{tmp_path / 'inhaker.db'}").add_watch_term("verpakkingen", "U0ANNA", now)
+    run_once(
+        tmp_path, config, fake_slack, database_url=database_url
+    )  # the backlog: stored, never alerted
+    Store(database_url).add_watch_term("verpakkingen", "U0ANNA", now)
     feeds["emerce"].append(
         (
             "emerce-verpakking",
@@ -527,7 +534,7 @@ team:
         )
     )
     publish()
-    run_once(tmp_path, config, fake_slack)
+    run_once(tmp_path, config, fake_slack, database_url=database_url)
 
     assert fake_slack.messages("#inhaker") == []
     [message] = fake_slack.messages("#calls")
@@ -540,7 +547,7 @@ team:
 
 
 def test_quiet_hours_hold_a_call_for_the_digest_end_to_end(
-    tmp_path: Path, feed_server: FeedServer, fake_slack: FakeSlack
+    database_url: str, tmp_path: Path, feed_server: FeedServer, fake_slack: FakeSlack
 ) -> None:
     """`inhaker run --once` during quiet hours posts nothing and says why; `inhaker digest`
     then posts one summary with the held call in it, and the call never goes out on its own."""
@@ -570,7 +577,7 @@ slack:
 """,
         encoding="utf-8",
     )
-    run_once(tmp_path, config, fake_slack)
+    run_once(tmp_path, config, fake_slack, database_url=database_url)
     feeds["emerce"].append(
         (
             "emerce-verpakking",
@@ -581,7 +588,7 @@ slack:
         )
     )
     publish()
-    log = run_once(tmp_path, config, fake_slack)
+    log = run_once(tmp_path, config, fake_slack, database_url=database_url)
     assert fake_slack.messages() == []
     assert "alert held for the digest" in log
 
@@ -589,7 +596,7 @@ slack:
         **os.environ,
         "SLACK_BOT_TOKEN": fake_slack.token,
         "SLACK_API_URL": fake_slack.base_url,
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'inhaker.db'}",
+        "DATABASE_URL": database_url,
     }
     digest = subprocess.run(
         [sys.executable, "-m", "bot.cli", "digest", "--config", str(config)],
@@ -602,5 +609,7 @@ slack:
     assert digest.returncode == 0, digest.stderr
     [message] = fake_slack.messages("#digest")
     assert "Emerce" in json.dumps(message["blocks"], ensure_ascii=False)
-    run_once(tmp_path, config, fake_slack)  # the call was in the digest: never on its own
+    run_once(
+        tmp_path, config, fake_slack, database_url=database_url
+    )  # the call was in the digest: never on its own
     assert fake_slack.messages("#inhaker") == []

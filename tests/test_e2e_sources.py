@@ -182,12 +182,9 @@ class World:
     jetstream: FakeJetstream
     api: FakeApi
     started: datetime
+    database_url: str
     posts: dict[str, int] = field(default_factory=dict)  # source id -> posts it offers
     signals: dict[str, int] = field(default_factory=dict)  # source id -> trend-list entries
-
-    @property
-    def database_url(self) -> str:
-        return f"sqlite:///{self.tmp_path / 'inhaker.db'}"
 
     def store(self) -> Store:
         return Store(self.database_url)
@@ -490,7 +487,7 @@ def cli(world: World, *args: str, timeout: float = 120) -> subprocess.CompletedP
 
 
 @pytest.fixture
-def world(tmp_path: Path, no_proxy_env: None) -> Iterator[World]:
+def world(tmp_path: Path, no_proxy_env: None, database_url: str) -> Iterator[World]:
     with ExitStack() as stack:
         built = World(
             tmp_path=tmp_path,
@@ -500,6 +497,7 @@ def world(tmp_path: Path, no_proxy_env: None) -> Iterator[World]:
             jetstream=stack.enter_context(FakeJetstream()),
             api=stack.enter_context(FakeApi()),
             started=datetime.now(UTC),
+            database_url=database_url,
         )
         yield built
 

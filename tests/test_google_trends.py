@@ -169,9 +169,9 @@ def test_every_item_becomes_a_signal_with_every_news_item(
 
 
 def test_signals_are_stored_through_poll_and_a_304_changes_nothing(
-    tmp_path: Path, feed_server: FeedServer, client: httpx.Client
+    database_url: str, feed_server: FeedServer, client: httpx.Client
 ) -> None:
-    store = Store(f"sqlite:///{tmp_path / 'inhaker.db'}")
+    store = Store(database_url)
     serve_nl(feed_server, etag='"trends-nl-1"')
     cfg = config(feed_server.url(PATH + "?geo={geo}"))
     source = GoogleTrendsSource(cfg, client)

@@ -449,7 +449,7 @@ def test_a_broken_cursor_starts_afresh(hn: FakeHackerNews, client: httpx.Client)
 
 
 def test_two_polls_through_the_poller_store_nothing_twice(
-    tmp_path: Path, hn: FakeHackerNews, client: httpx.Client
+    database_url: str, hn: FakeHackerNews, client: httpx.Client
 ) -> None:
     """From feeds.yaml to the store: the backlog first, then only what is new."""
     config = parse_config(
@@ -467,7 +467,7 @@ watch:
     )
     source_config = config.sources[0]
     source = build_source(source_config, client, watch_terms=config.watch_terms)
-    store = Store(f"sqlite:///{tmp_path / 'inhaker.db'}")
+    store = Store(database_url)
     for item_id in (1, 2, 3):
         hn.story(item_id)
     hn.lists["topstories"] = [1, 2, 3]

@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from functools import cache
-from pathlib import Path
 from xml.sax.saxutils import escape
 
 import httpx
@@ -332,8 +331,8 @@ def client(no_proxy_env: None) -> Iterator[httpx.Client]:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    store = Store(f"sqlite:///{tmp_path / 'inhaker.db'}")
+def store(database_url: str) -> Iterator[Store]:
+    store = Store(database_url)
     yield store
     store.close()
 

@@ -581,12 +581,12 @@ def test_a_garbage_saved_cursor_reads_from_live_and_says_so(server: FakeJetstrea
     assert "not a Jetstream time_us" in result.note
 
 
-def test_poll_stores_the_posts_and_the_cursor(tmp_path: Path, server: FakeJetstream) -> None:
+def test_poll_stores_the_posts_and_the_cursor(database_url: str, server: FakeJetstream) -> None:
     events = fixture_events()
     server.publish(*events)
     config = source_config([server.url])
     source = build_source(config)
-    store = Store(f"sqlite:///{tmp_path / 'inhaker.db'}")
+    store = Store(database_url)
     try:
         store.save_source_state(SourceState("bsky", cursor=str(events[0]["time_us"] - 1)))
         first = poll(source, config, store, NOW)
@@ -717,12 +717,14 @@ def test_a_failing_sink_makes_the_stream_read_the_batch_again(server: FakeJetstr
     assert server.connections[1].cursor == BASE_US - 1 - REWIND_US  # nothing was confirmed
 
 
-def test_stream_into_the_real_store_through_record(tmp_path: Path, server: FakeJetstream) -> None:
+def test_stream_into_the_real_store_through_record(
+    database_url: str, server: FakeJetstream
+) -> None:
     """The runner's sink: each batch is recorded like a poll and the saved state comes back."""
     events = series(6)
     server.publish(*events)
     config = source_config([server.url])
-    store = Store(f"sqlite:///{tmp_path / 'inhaker.db'}")
+    store = Store(database_url)
     store.save_source_state(SourceState("bsky", cursor=str(BASE_US - 1)))
     lock = threading.Lock()
 

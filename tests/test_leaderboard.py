@@ -7,7 +7,6 @@ the fake Slack's Block Kit rules (and posted to it, as `/inhaker leaderboard` wo
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 import pytest
 from slack_sdk import WebClient
@@ -34,8 +33,8 @@ def at(text: str) -> datetime:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
-    return Store(f"sqlite:///{tmp_path / 'inhaker.db'}")
+def store(database_url: str) -> Store:
+    return Store(database_url)
 
 
 def test_claims_and_follow_throughs_are_counted_per_person_for_the_month(store: Store) -> None:

@@ -93,8 +93,8 @@ def test_the_bot_scopes_cover_every_web_api_method_the_code_calls() -> None:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
-    return Store(f"sqlite:///{tmp_path / 'inhaker.db'}")
+def store(database_url: str) -> Store:
+    return Store(database_url)
 
 
 @pytest.fixture

@@ -271,11 +271,11 @@ def test_recorded_answers_of_a_real_mastodon(feed_server: FeedServer, client: ht
 
 
 def test_cursor_resume_across_polls_stores_every_status_once(
-    fake: FakeMastodon, client: httpx.Client, tmp_path: Path
+    database_url: str, fake: FakeMastodon, client: httpx.Client
 ) -> None:
     """Through the poller and a real store: a burst between polls is paged forward with min_id
     and Link rel="prev"; nothing lost, nothing twice."""
-    store = Store(f"sqlite:///{tmp_path / 'inhaker.db'}")
+    store = Store(database_url)
     cfg = config(fake.base_url, hashtags=("elfstedentocht",), timeline="public", limit=20)
     src = build_source(cfg, client)
     early = statuses(7, NOW - timedelta(hours=1))
@@ -315,10 +315,10 @@ def test_cursor_resume_across_polls_stores_every_status_once(
 
 
 def test_a_hashtag_added_later_starts_with_history_not_alerts(
-    fake: FakeMastodon, client: httpx.Client, tmp_path: Path
+    database_url: str, fake: FakeMastodon, client: httpx.Client
 ) -> None:
     """Adding a hashtag to a source that already runs must not alert on that tag's past."""
-    store = Store(f"sqlite:///{tmp_path / 'inhaker.db'}")
+    store = Store(database_url)
     before = config(fake.base_url, hashtags=("elfstedentocht",), trends=False)
     fake.add(*statuses(3, NOW - timedelta(hours=2)))
     poll(build_source(before, client), before, store, NOW)
@@ -392,9 +392,9 @@ def test_a_prev_link_to_another_host_is_not_followed(
 
 
 def test_remaining_zero_stops_requests_and_waits_for_the_reset(
-    fake: FakeMastodon, client: httpx.Client, tmp_path: Path
+    database_url: str, fake: FakeMastodon, client: httpx.Client
 ) -> None:
-    store = Store(f"sqlite:///{tmp_path / 'inhaker.db'}")
+    store = Store(database_url)
     fake.add(*statuses(2, NOW - timedelta(hours=1), tag="a"))
     fake.add(*statuses(2, NOW - timedelta(hours=1), tag="b"))
     fake.add(*statuses(2, NOW - timedelta(hours=1), tag="c"))
@@ -478,9 +478,9 @@ def test_429_without_retry_after_waits_for_the_rate_limit_reset(
 
 
 def test_429_through_the_poller_keeps_the_cursor_and_waits(
-    fake: FakeMastodon, client: httpx.Client, tmp_path: Path
+    database_url: str, fake: FakeMastodon, client: httpx.Client
 ) -> None:
-    store = Store(f"sqlite:///{tmp_path / 'inhaker.db'}")
+    store = Store(database_url)
     cfg = config(fake.base_url, hashtags=("elfstedentocht",))
     src = build_source(cfg, client)
     fake.add(*statuses(3, NOW - timedelta(hours=1)))

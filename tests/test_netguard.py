@@ -365,12 +365,14 @@ def test_a_websocket_endpoint_cannot_redirect_past_the_guard() -> None:
 # End to end: `inhaker run --once`
 
 
-def cli(tmp_path: Path, slack: FakeSlack, *args: str) -> subprocess.CompletedProcess[str]:
+def cli(
+    tmp_path: Path, slack: FakeSlack, database_url: str, *args: str
+) -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ,
         "SLACK_BOT_TOKEN": slack.token,
         "SLACK_API_URL": slack.base_url,
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'inhaker.db'}",
+        "DATABASE_URL": database_url,
     }
     env.pop("SLACK_APP_TOKEN", None)
     return subprocess.run(
@@ -384,7 +386,7 @@ def cli(tmp_path: Path, slack: FakeSlack, *args: str) -> subprocess.CompletedPro
 
 
 def test_run_once_refuses_one_source_and_keeps_the_other(
-    tmp_path: Path, feed_server: FeedServer, fake_slack: FakeSlack
+    database_url: str, tmp_path: Path, feed_server: FeedServer, fake_slack: FakeSlack
 ) -> None:
     now = datetime.now(UTC)
     blog = [(f"blog-old-{i}", "Redactie", f"Nieuws {i} uit de regio", now) for i in range(4)]
@@ -408,7 +410,7 @@ slack:
 """,
         encoding="utf-8",
     )
-    first = cli(tmp_path, fake_slack, "run", "--once", "--config", str(config))
+    first = cli(tmp_path, fake_slack, database_url, "run", "--once", "--config", str(config))
     assert first.returncode == 0, first.stderr
     assert "2 sources polled (1 failed)" in first.stderr
 
@@ -423,18 +425,18 @@ slack:
         )
     )
     feed_server.serve("/blog.xml", rss("blog", blog))
-    second = cli(tmp_path, fake_slack, "run", "--once", "--config", str(config))
+    second = cli(tmp_path, fake_slack, database_url, "run", "--once", "--config", str(config))
     assert second.returncode == 0, second.stderr
     messages = fake_slack.messages("#inhaker")
     assert len(messages) == 1
     assert "werkplek" in str(messages[0]["blocks"])
     assert {r.path for r in feed_server.requests} == {"/blog.xml"}  # intranet never reached
 
-    store = Store(f"sqlite:///{tmp_path / 'inhaker.db'}")
+    store = Store(database_url)
     assert store.count_posts(source="blog") == 5
     assert store.count_posts(source="intranet") == 0
 
-    sources = cli(tmp_path, fake_slack, "sources", "--config", str(config))
+    sources = cli(tmp_path, fake_slack, database_url, "sources", "--config", str(config))
     assert sources.returncode == 0, sources.stderr
     assert "blog (rss): last success" in sources.stdout
     assert f"refused to fetch {intranet_url}: localhost resolves to " in sources.stdout

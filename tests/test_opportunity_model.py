@@ -305,14 +305,14 @@ def test_words_everybody_uses_weigh_less_in_the_fit() -> None:
     )
 
 
-def test_switched_off_opportunities_score_nothing(tmp_path: Path) -> None:
+def test_switched_off_opportunities_score_nothing(database_url: str) -> None:
     from bot.config import parse_config
     from bot.notify.console import ConsoleNotifier
     from bot.pipeline import Engine
     from bot.store import Store
     from detectors.records import Post
 
-    store = Store(f"sqlite:///{tmp_path / 'x.db'}")
+    store = Store(database_url)
     call = Post(
         source="x", id="1", text="Call for speakers: submit by Friday", created_at=POSTED_AT
     )
@@ -324,7 +324,7 @@ def test_switched_off_opportunities_score_nothing(tmp_path: Path) -> None:
 
 
 def test_the_best_fitting_call_of_a_tick_reaches_slack_first(
-    tmp_path: Path, fake_slack: FakeSlack
+    database_url: str, fake_slack: FakeSlack
 ) -> None:
     from bot.config import parse_config
     from bot.notify.slack import SlackNotifier
@@ -334,7 +334,7 @@ def test_the_best_fitting_call_of_a_tick_reaches_slack_first(
 
     config = parse_config('watch:\n  terms: ["verpakkingen"]\nslack:\n  channel: "#inhaker"\n')
     notifier = SlackNotifier(fake_slack.token, base_url=fake_slack.base_url)
-    store = Store(f"sqlite:///{tmp_path / 'x.db'}")
+    store = Store(database_url)
     engine = Engine(config, store, notifier, keep_posts_in_memory=True)
     now = POSTED_AT + timedelta(minutes=5)
     calls = [
@@ -352,7 +352,7 @@ def test_the_best_fitting_call_of_a_tick_reaches_slack_first(
     assert "Podcast" in texts[1]
 
 
-def test_a_trend_gets_its_fit_with_the_team_profile(tmp_path: Path) -> None:
+def test_a_trend_gets_its_fit_with_the_team_profile(database_url: str) -> None:
     from bot.config import parse_config
     from bot.notify.console import ConsoleNotifier
     from bot.pipeline import Engine
@@ -360,7 +360,7 @@ def test_a_trend_gets_its_fit_with_the_team_profile(tmp_path: Path) -> None:
     from detectors.records import Trend
 
     config = parse_config('profile:\n  about: "Wij maken duurzame verpakkingen van karton."\n')
-    engine = Engine(config, Store(f"sqlite:///{tmp_path / 'x.db'}"), ConsoleNotifier())
+    engine = Engine(config, Store(database_url), ConsoleNotifier())
     engine.refresh_profile(POSTED_AT)
 
     def trend(title: str, terms: tuple[str, ...]) -> Trend:

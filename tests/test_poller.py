@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
-from pathlib import Path
 
 from bot.config import SourceConfig
 from bot.poller import poll
@@ -25,17 +24,17 @@ def feed(*guids: str) -> bytes:
     return f'<?xml version="1.0"?><rss version="2.0">{channel}</rss>'.encode()
 
 
-def setup(tmp_path: Path, server: FeedServer) -> tuple[Store, RssSource, SourceConfig]:
+def setup(database_url: str, server: FeedServer) -> tuple[Store, RssSource, SourceConfig]:
     config = SourceConfig(
         id="nos", kind="rss", url=server.url("/feed.xml"), interval=timedelta(minutes=10)
     )
-    return Store(f"sqlite:///{tmp_path / 'x.db'}"), RssSource(config), config
+    return Store(database_url), RssSource(config), config
 
 
 def test_first_poll_is_backlog_then_only_new_items_count(
-    tmp_path: Path, feed_server: FeedServer
+    database_url: str, feed_server: FeedServer
 ) -> None:
-    store, source, config = setup(tmp_path, feed_server)
+    store, source, config = setup(database_url, feed_server)
     feed_server.serve("/feed.xml", feed("a", "b"), etag='"v1"')
     first = poll(source, config, store, NOW)
     assert [p.id for p in first.backlog] == ["a", "b"]
@@ -53,9 +52,9 @@ def test_first_poll_is_backlog_then_only_new_items_count(
 
 
 def test_failures_back_off_exponentially_and_success_resets(
-    tmp_path: Path, feed_server: FeedServer
+    database_url: str, feed_server: FeedServer
 ) -> None:
-    store, source, config = setup(tmp_path, feed_server)
+    store, source, config = setup(database_url, feed_server)
     feed_server.serve("/feed.xml", b"oops", status=500)
     poll(source, config, store, NOW)
     state = store.source_state("nos")
@@ -78,8 +77,8 @@ def test_failures_back_off_exponentially_and_success_resets(
     assert state.last_error is not None  # the last error stays visible for the operator
 
 
-def test_retry_after_is_obeyed_even_by_run_once(tmp_path: Path, feed_server: FeedServer) -> None:
-    store, source, config = setup(tmp_path, feed_server)
+def test_retry_after_is_obeyed_even_by_run_once(database_url: str, feed_server: FeedServer) -> None:
+    store, source, config = setup(database_url, feed_server)
     feed_server.serve("/feed.xml", b"slow down", status=429, headers={"Retry-After": "900"})
     poll(source, config, store, NOW)
     assert store.source_state("nos").retry_after_until == NOW + timedelta(seconds=900)
@@ -92,3 +91,26 @@ def test_retry_after_is_obeyed_even_by_run_once(tmp_path: Path, feed_server: Fee
     later = poll(source, config, store, NOW + timedelta(minutes=16), respect_backoff=False)
     assert later.skipped is None
     assert later.error is None
+
+
+def test_a_feed_whose_guids_are_whole_articles_is_stored_once_on_any_database(
+    database_url: str, feed_server: FeedServer
+) -> None:
+    """A guid of 5,000 characters (seen in the wild: a CMS that puts the body in <guid>) would
+    be refused as a PostgreSQL key and fail the source at every poll; it is stored under its
+    digest instead, and the next poll recognises the same post."""
+    huge = "artikel-" + "x" * 5000
+    store, source, config = setup(database_url, feed_server)
+    feed_server.serve("/feed.xml", feed("a"), etag='"v1"')
+    poll(source, config, store, NOW)
+    feed_server.serve("/feed.xml", feed("a", huge), etag='"v2"')
+    second = poll(source, config, store, NOW + timedelta(minutes=10))
+    assert second.error is None
+    [post] = second.new_posts
+    assert post.id.startswith("sha256:")
+    assert post.title == f"Bericht {huge}"[: len(post.title)]
+    feed_server.serve("/feed.xml", feed("a", huge), etag='"v3"')
+    third = poll(source, config, store, NOW + timedelta(minutes=20))
+    assert third.error is None
+    assert third.new_posts == ()
+    assert store.count_posts(source="nos") == 2

@@ -271,9 +271,12 @@ def test_second_fetch_is_conditional_per_subreddit_and_304_gives_nothing(
 
 
 def test_new_posts_between_polls_are_stored_once(
-    tmp_path: Path, feed_server: FeedServer, client: httpx.Client, limiter: SlidingWindowLimiter
+    database_url: str,
+    feed_server: FeedServer,
+    client: httpx.Client,
+    limiter: SlidingWindowLimiter,
 ) -> None:
-    store = Store(f"sqlite:///{tmp_path / 'inhaker.db'}")
+    store = Store(database_url)
     serve_fixture(feed_server, "thenetherlands", "thenetherlands_new.xml", etag='"nl-1"')
     serve_fixture(feed_server, "belgium", "belgium_new.xml", etag='"be-1"')
     cfg = config(feed_server, "thenetherlands", "belgium")
@@ -305,9 +308,12 @@ def test_new_posts_between_polls_are_stored_once(
 
 
 def test_a_subreddit_added_later_starts_with_history_not_alerts(
-    tmp_path: Path, feed_server: FeedServer, client: httpx.Client, limiter: SlidingWindowLimiter
+    database_url: str,
+    feed_server: FeedServer,
+    client: httpx.Client,
+    limiter: SlidingWindowLimiter,
 ) -> None:
-    store = Store(f"sqlite:///{tmp_path / 'inhaker.db'}")
+    store = Store(database_url)
     serve_fixture(feed_server, "thenetherlands", "thenetherlands_new.xml", etag='"nl-1"')
     serve_fixture(feed_server, "belgium", "belgium_new.xml", etag='"be-1"')
     before = config(feed_server, "thenetherlands")
@@ -387,7 +393,10 @@ def test_the_budget_is_shared_between_reddit_sources(
 
 
 def test_429_stops_the_poll_with_retry_after_and_an_error(
-    tmp_path: Path, feed_server: FeedServer, client: httpx.Client, limiter: SlidingWindowLimiter
+    database_url: str,
+    feed_server: FeedServer,
+    client: httpx.Client,
+    limiter: SlidingWindowLimiter,
 ) -> None:
     feed_server.serve(
         "/r/thenetherlands/new/.rss",
@@ -410,7 +419,7 @@ def test_429_stops_the_poll_with_retry_after_and_an_error(
     assert listing_paths(feed_server) == ["/r/thenetherlands/new/.rss"]  # no hammering
 
     # Through the poller: the wait is recorded and the next poll does not happen before it.
-    store = Store(f"sqlite:///{tmp_path / 'inhaker.db'}")
+    store = Store(database_url)
     poll(source, cfg, store, NOW)
     state = store.source_state("reddit-nl")
     assert state.retry_after_until == NOW + timedelta(seconds=120)
@@ -460,7 +469,10 @@ def test_reddit_reporting_its_budget_used_up_stops_early_without_an_error(
 
 
 def test_malformed_xml_is_a_per_source_error(
-    tmp_path: Path, feed_server: FeedServer, client: httpx.Client, limiter: SlidingWindowLimiter
+    database_url: str,
+    feed_server: FeedServer,
+    client: httpx.Client,
+    limiter: SlidingWindowLimiter,
 ) -> None:
     feed_server.serve(
         "/r/thenetherlands/new/.rss",
@@ -477,7 +489,7 @@ def test_malformed_xml_is_a_per_source_error(
     assert "not a feed" in result.error
     assert " — " in result.error
 
-    store = Store(f"sqlite:///{tmp_path / 'inhaker.db'}")
+    store = Store(database_url)
     outcome = poll(source, cfg, store, NOW)
     assert outcome.error == result.error
     state = store.source_state("reddit-nl")

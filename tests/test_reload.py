@@ -121,7 +121,7 @@ def test_detection_needs_a_restart_allowed_hosts_and_the_rest_do_not() -> None:
 
 
 def test_allow_private_hosts_applies_to_the_next_poll_without_a_restart(
-    tmp_path: Path, feed_server: FeedServer
+    database_url: str, feed_server: FeedServer
 ) -> None:
     """A team adds its intranet feed's host to allow_private_hosts while the worker runs: the
     next poll fetches it; taking the host out again refuses it from the next poll on."""
@@ -134,7 +134,7 @@ def test_allow_private_hosts_applies_to_the_next_poll_without_a_restart(
             f"    url: {url}\n    interval: 5m\nopportunities:\n  enabled: false\n"
         )
 
-    store = Store(f"sqlite:///{tmp_path / 'inhaker.db'}")
+    store = Store(database_url)
     runner = Runner(config("[]"), store, ConsoleNotifier(io.StringIO()))
     try:
         refused = runner.poll_source("intranet", respect_backoff=False)
@@ -293,9 +293,9 @@ def post(source: str, pid: str, text: str, at: datetime) -> Post:
 
 
 def test_a_reload_keeps_the_detector_and_what_it_learned(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    database_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    store = Store(f"sqlite:///{tmp_path / 'inhaker.db'}")
+    store = Store(database_url)
     runner = Runner(config_of(BASE), store, ConsoleNotifier(io.StringIO()))
     try:
         now = datetime.now(UTC)
@@ -333,8 +333,10 @@ def test_a_reload_keeps_the_detector_and_what_it_learned(
         store.close()
 
 
-def test_unusable_training_data_leaves_the_running_configuration_whole(tmp_path: Path) -> None:
-    store = Store(f"sqlite:///{tmp_path / 'inhaker.db'}")
+def test_unusable_training_data_leaves_the_running_configuration_whole(
+    database_url: str, tmp_path: Path
+) -> None:
+    store = Store(database_url)
     path = tmp_path / "feeds.yaml"
     path.write_text(BASE, encoding="utf-8")
     runner = Runner(config_of(BASE, str(path)), store, ConsoleNotifier(io.StringIO()))
@@ -377,9 +379,9 @@ opportunities:
 
 
 def test_a_stream_is_stopped_when_removed_and_resumes_from_its_cursor_when_back(
-    tmp_path: Path,
+    database_url: str,
 ) -> None:
-    store = Store(f"sqlite:///{tmp_path / 'inhaker.db'}")
+    store = Store(database_url)
     with FakeJetstream() as jet:
         runner = Runner(
             config_of(jetstream_yaml(jet.url, "nl")), store, ConsoleNotifier(io.StringIO())
@@ -471,14 +473,18 @@ def socket_mode(fake_slack: FakeSlack) -> Iterator[FakeSocketMode]:
 
 
 def test_inhaker_run_applies_feeds_yaml_edits_and_reports_a_broken_one(
-    tmp_path: Path, feed_server: FeedServer, fake_slack: FakeSlack, socket_mode: FakeSocketMode
+    database_url: str,
+    tmp_path: Path,
+    feed_server: FeedServer,
+    fake_slack: FakeSlack,
+    socket_mode: FakeSocketMode,
 ) -> None:
     now = datetime.now(UTC)
     feed_server.serve("/nos.xml", rss("nos", 5, now))
     feed_server.serve("/nu.xml", rss("nu", 4, now))
     config = tmp_path / "feeds.yaml"
     config.write_text(feeds_yaml(feed_server, ["nos"]), encoding="utf-8")
-    database = f"sqlite:///{tmp_path / 'inhaker.db'}"
+    database = database_url
     log_path = tmp_path / "inhaker.log"
     env = {
         **os.environ,

@@ -20,7 +20,6 @@ import json
 import os
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import time
@@ -31,6 +30,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bot.store import Store, metadata
 from tests.conftest import PROXY_VARS
 from tests.fake_api import FakeApi, Reply, Request
 from tests.fake_slack import FakeSlack
@@ -96,12 +96,12 @@ def echo_request(request: Request) -> Reply:
     return Reply(body, status=401)
 
 
-def _env(tmp_path: Path, slack: FakeSlack) -> dict[str, str]:
+def _env(database_url: str, slack: FakeSlack) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in PROXY_VARS}
     env.update(SECRETS)
     env.update(
         SLACK_API_URL=slack.base_url,
-        DATABASE_URL=f"sqlite:///{tmp_path / 'inhaker.db'}",
+        DATABASE_URL=database_url,
         NO_PROXY="127.0.0.1,localhost",
         no_proxy="127.0.0.1,localhost",
     )
@@ -161,10 +161,15 @@ def echo_api() -> Iterator[FakeApi]:
         yield api
 
 
-def _store_text(tmp_path: Path) -> str:
-    """Everything in the SQLite store, as SQL text."""
-    with sqlite3.connect(tmp_path / "inhaker.db") as db:
-        return "\n".join(db.iterdump())
+def _store_text(database_url: str) -> str:
+    """Every row of every table of the store (SQLite or PostgreSQL), as text."""
+    store = Store(database_url)
+    try:
+        return "\n".join(
+            repr(row) for table in sorted(metadata.tables) for row in store.iter_table(table)
+        )
+    finally:
+        store.close()
 
 
 def _publish_backlog(
@@ -188,7 +193,7 @@ def _publish_backlog(
 
 
 def test_a_full_run_with_failures_shows_no_secret_anywhere(
-    tmp_path: Path, feed_server: FeedServer, echo_api: FakeApi
+    database_url: str, tmp_path: Path, feed_server: FeedServer, echo_api: FakeApi
 ) -> None:
     outputs: list[str] = []
 
@@ -196,14 +201,14 @@ def test_a_full_run_with_failures_shows_no_secret_anywhere(
     with FakeSlack(token="xoxb-some-other-workspace") as wrong:
         config = _write_config(tmp_path / "feeds.yaml", feed_server, echo_api)
         refused = _cli(
-            tmp_path, _env(tmp_path, wrong), "-v", "run", "--once", "--config", str(config)
+            tmp_path, _env(database_url, wrong), "-v", "run", "--once", "--config", str(config)
         )
         assert refused.returncode == 1
         assert "the bot token was refused (invalid_auth)" in refused.stderr
         outputs += [refused.stdout, refused.stderr, json.dumps(wrong.calls)]
 
     with FakeSlack(token=SECRETS["SLACK_BOT_TOKEN"]) as slack:
-        env = _env(tmp_path, slack)
+        env = _env(database_url, slack)
         now = datetime.now(UTC)
         items = _publish_backlog(feed_server, now)
         first = _cli(tmp_path, env, "-v", "run", "--once", "--config", str(config))
@@ -261,7 +266,7 @@ def test_a_full_run_with_failures_shows_no_secret_anywhere(
         assert "check the token in $INHAKER_MASTODON_TOKEN" in sources.stdout
         outputs += [sources.stdout, sources.stderr]
 
-    outputs.append(_store_text(tmp_path))
+    outputs.append(_store_text(database_url))
     for text in outputs:
         assert leaks(text) == [], text
 
@@ -273,10 +278,10 @@ def _free_port() -> int:
 
 
 def test_serve_under_forged_requests_shows_no_secret(
-    tmp_path: Path, feed_server: FeedServer, echo_api: FakeApi
+    database_url: str, tmp_path: Path, feed_server: FeedServer, echo_api: FakeApi
 ) -> None:
     with FakeSlack(token=SECRETS["SLACK_BOT_TOKEN"]) as slack:
-        env = _env(tmp_path, slack)
+        env = _env(database_url, slack)
         config = _write_config(tmp_path / "feeds.yaml", feed_server, echo_api)
         port = _free_port()
         process = subprocess.Popen(
@@ -331,7 +336,7 @@ def test_serve_under_forged_requests_shows_no_secret(
 
 
 def test_the_socket_mode_worker_shows_no_secret(
-    tmp_path: Path, feed_server: FeedServer, echo_api: FakeApi
+    database_url: str, tmp_path: Path, feed_server: FeedServer, echo_api: FakeApi
 ) -> None:
     """`inhaker -v run` as a service runs it: Socket Mode with the app token, sources failing
     with the echo on their first scheduled poll, a command answered, then SIGTERM."""
@@ -341,7 +346,7 @@ def test_the_socket_mode_worker_shows_no_secret(
         FakeSocketMode(slack, app_token=SECRETS["SLACK_APP_TOKEN"]) as socket_mode,
         log_path.open("w", encoding="utf-8") as log_file,
     ):
-        env = _env(tmp_path, slack)
+        env = _env(database_url, slack)
         config = _write_config(tmp_path / "feeds.yaml", feed_server, echo_api)
         _publish_backlog(feed_server, datetime.now(UTC))
         process = subprocess.Popen(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from bot.config import Config, SourceConfig
 from bot.notify.slack import SlackNotifier
@@ -65,9 +64,9 @@ def rising(engine: Engine, term: str) -> None:
     engine.warm_up(NOW)
 
 
-def test_a_rise_that_a_platform_also_lists_is_marked_corroborated(tmp_path: Path) -> None:
+def test_a_rise_that_a_platform_also_lists_is_marked_corroborated(database_url: str) -> None:
     with FakeSlack() as slack:
-        store = Store(f"sqlite:///{tmp_path / 'x.db'}")
+        store = Store(database_url)
         engine = Engine(CONFIG, store, SlackNotifier(slack.token, base_url=slack.base_url))
         rising(engine, "oranjeboven")
         store.add_external_trends([signal("oranjeboven", "#OranjeBoven")])
@@ -79,9 +78,9 @@ def test_a_rise_that_a_platform_also_lists_is_marked_corroborated(tmp_path: Path
         assert "Also on the trend list of Google Trends NL" in str(message["blocks"])
 
 
-def test_a_listed_trend_matching_a_watch_term_alerts_on_its_own_once(tmp_path: Path) -> None:
+def test_a_listed_trend_matching_a_watch_term_alerts_on_its_own_once(database_url: str) -> None:
     with FakeSlack() as slack:
-        store = Store(f"sqlite:///{tmp_path / 'x.db'}")
+        store = Store(database_url)
         engine = Engine(CONFIG, store, SlackNotifier(slack.token, base_url=slack.base_url))
         store.add_external_trends(
             [signal("twelftal", "#Twelftal"), signal("weerbericht", "Weerbericht")]
@@ -100,15 +99,15 @@ def test_a_listed_trend_matching_a_watch_term_alerts_on_its_own_once(tmp_path: P
         assert "inhaker_claim" in shown
 
 
-def test_stale_list_entries_are_ignored(tmp_path: Path) -> None:
-    store = Store(f"sqlite:///{tmp_path / 'x.db'}")
+def test_stale_list_entries_are_ignored(database_url: str) -> None:
+    store = Store(database_url)
     engine = Engine(CONFIG, store, SlackNotifier("xoxb-unused", base_url="http://127.0.0.1:9/"))
     store.add_external_trends([signal("werkplek", "Werkplek", minutes_ago=60 * 8)])
     assert engine.tick(NOW, deliver=False).decisions == []
 
 
-def test_a_listed_term_that_is_already_our_own_alert_is_not_repeated(tmp_path: Path) -> None:
-    store = Store(f"sqlite:///{tmp_path / 'x.db'}")
+def test_a_listed_term_that_is_already_our_own_alert_is_not_repeated(database_url: str) -> None:
+    store = Store(database_url)
     config = replace(CONFIG, watch_terms=("oranjeboven",))
     engine = Engine(config, store, SlackNotifier("xoxb-unused", base_url="http://127.0.0.1:9/"))
     rising(engine, "oranjeboven")

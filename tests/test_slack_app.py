@@ -48,8 +48,8 @@ def a_trend() -> Trend:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
-    return Store(f"sqlite:///{tmp_path / 'inhaker.db'}")
+def store(database_url: str) -> Store:
+    return Store(database_url)
 
 
 @pytest.fixture
@@ -172,23 +172,27 @@ def test_buttons_store_feedback_and_show_who_for_everyone(
 
 
 @contextlib.contextmanager
-def inhaker_serve(tmp_path: Path, fake_slack: FakeSlack, config: Path) -> Iterator[str]:
+def inhaker_serve(
+    tmp_path: Path, fake_slack: FakeSlack, config: Path, database_url: str
+) -> Iterator[str]:
     """`inhaker serve` in a subprocess on this test's store; yields its base URL. Its stderr
     (the log) is in tmp_path / "serve.log"."""
     with serve_process(
         tmp_path,
         config=config,
-        database_url=f"sqlite:///{tmp_path / 'inhaker.db'}",
+        database_url=database_url,
         slack_api_url=fake_slack.base_url,
         token=fake_slack.token,
     ) as events_url:
         yield events_url.removesuffix("/slack/events")
 
 
-def test_inhaker_serve_answers_signed_commands(tmp_path: Path, fake_slack: FakeSlack) -> None:
+def test_inhaker_serve_answers_signed_commands(
+    database_url: str, tmp_path: Path, fake_slack: FakeSlack
+) -> None:
     config = tmp_path / "feeds.yaml"
     config.write_text("sources: []\n", encoding="utf-8")
-    with inhaker_serve(tmp_path, fake_slack, config) as url:
+    with inhaker_serve(tmp_path, fake_slack, config, database_url) as url:
         response = post_signed(f"{url}/slack/events", slash_command("/trends"))
         assert response.status_code == 200
         assert "Nothing is rising" in response.text
@@ -209,14 +213,14 @@ def _source_yaml(source_id: str) -> str:
 
 
 def test_inhaker_serve_follows_feeds_yaml_edits_and_keeps_the_last_good_one(
-    tmp_path: Path, fake_slack: FakeSlack
+    database_url: str, tmp_path: Path, fake_slack: FakeSlack
 ) -> None:
     """A web process answers from the feeds.yaml in force: a source added while it serves is in
     `/inhaker sources` within seconds; a broken edit is logged with its line and the last good
     configuration keeps answering."""
     config = tmp_path / "feeds.yaml"
     config.write_text("sources:\n" + _source_yaml("emerce"), encoding="utf-8")
-    with inhaker_serve(tmp_path, fake_slack, config) as url:
+    with inhaker_serve(tmp_path, fake_slack, config, database_url) as url:
         first = _sources_answer(url)
         assert "emerce" in first
         assert "frankwatching" not in first

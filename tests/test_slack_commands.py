@@ -11,7 +11,6 @@ import json
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -94,8 +93,8 @@ def post(source: str, post_id: str, text: str, lang: str = "nl") -> Post:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
-    store = Store(f"sqlite:///{tmp_path / 'inhaker.db'}")
+def store(database_url: str) -> Store:
+    store = Store(database_url)
     store.add_posts(
         [
             post("x", "t-1", "Wat een goal! #twelftal"),

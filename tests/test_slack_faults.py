@@ -20,7 +20,6 @@ import logging
 import random
 from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from slack_sdk import WebClient
@@ -38,8 +37,8 @@ STALL = 1.0  # how long a stalled fake holds its answer: always past TIMEOUT
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    opened = Store(f"sqlite:///{tmp_path / 'inhaker.db'}")
+def store(database_url: str) -> Iterator[Store]:
+    opened = Store(database_url)
     yield opened
     opened.close()
 

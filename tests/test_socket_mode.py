@@ -57,8 +57,8 @@ def socket_mode(fake_slack: FakeSlack) -> Iterator[FakeSocketMode]:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
-    return Store(f"sqlite:///{tmp_path / 'inhaker.db'}")
+def store(database_url: str) -> Store:
+    return Store(database_url)
 
 
 @pytest.fixture
@@ -189,12 +189,12 @@ def test_only_the_app_token_opens_a_connection(
 
 
 def test_inhaker_run_answers_over_socket_mode_and_stops_cleanly(
-    tmp_path: Path, fake_slack: FakeSlack, socket_mode: FakeSocketMode
+    database_url: str, tmp_path: Path, fake_slack: FakeSlack, socket_mode: FakeSocketMode
 ) -> None:
     """`inhaker run` as a user starts it, with both Slack tokens: no public URL involved."""
     config = tmp_path / "feeds.yaml"
     config.write_text("sources: []\n", encoding="utf-8")
-    database = f"sqlite:///{tmp_path / 'inhaker.db'}"
+    database = database_url
     Store(database).replace_current_trends([trend_to_dict(a_trend())], NOW)
     env = {
         **os.environ,
@@ -240,6 +240,7 @@ def test_inhaker_run_answers_over_socket_mode_and_stops_cleanly(
     ],
 )
 def test_wrong_slack_tokens_get_one_clear_line_not_a_traceback(
+    database_url: str,
     tmp_path: Path,
     fake_slack: FakeSlack,
     socket_mode: FakeSocketMode,
@@ -254,7 +255,7 @@ def test_wrong_slack_tokens_get_one_clear_line_not_a_traceback(
         "SLACK_BOT_TOKEN": bot_token or fake_slack.token,
         "SLACK_APP_TOKEN": app_token,
         "SLACK_API_URL": fake_slack.base_url,
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'inhaker.db'}",
+        "DATABASE_URL": database_url,
     }
     result = subprocess.run(
         [sys.executable, "-m", "bot.cli", "run", "--config", str(config)],

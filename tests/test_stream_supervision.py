@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from bot.config import Config, SourceConfig
 from bot.notify.console import ConsoleNotifier
@@ -36,8 +35,8 @@ class CrashingOnceStream:
         stop.wait()
 
 
-def test_a_crashed_stream_is_restarted_and_its_posts_stored(tmp_path: Path) -> None:
-    store = Store(f"sqlite:///{tmp_path / 'x.db'}")
+def test_a_crashed_stream_is_restarted_and_its_posts_stored(database_url: str) -> None:
+    store = Store(database_url)
     runner = Runner(Config(), store, ConsoleNotifier())
     source = CrashingOnceStream()
     runner.sources[source.id] = (

@@ -8,9 +8,9 @@ the fake Slack or the `/inhaker trends` snapshot checked as a person would see i
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -192,9 +192,9 @@ def posts(calls: dict[str, str], at: datetime) -> list[Post]:
     return [Post(source="x", id=i, text=t, created_at=at) for i, t in calls.items()]
 
 
-def slack_engine(tmp_path: Path, fake_slack: FakeSlack, yaml: str = "") -> tuple[Engine, Store]:
+def slack_engine(database_url: str, fake_slack: FakeSlack, yaml: str = "") -> tuple[Engine, Store]:
     config = parse_config('slack:\n  channel: "#inhaker"\n' + yaml)
-    store = Store(f"sqlite:///{tmp_path / 'inhaker.db'}")
+    store = Store(database_url)
     notifier = SlackNotifier(fake_slack.token, base_url=fake_slack.base_url)
     return Engine(config, store, notifier, keep_posts_in_memory=True), store
 
@@ -209,9 +209,9 @@ def order_in_slack(fake_slack: FakeSlack) -> list[str]:
 
 
 def test_feedback_changes_the_next_ranking_of_open_calls(
-    tmp_path: Path, fake_slack: FakeSlack
+    database_url: str, fake_slack: FakeSlack
 ) -> None:
-    engine, store = slack_engine(tmp_path, fake_slack)
+    engine, store = slack_engine(database_url, fake_slack)
     first = POSTED_AT + timedelta(minutes=5)
     engine.ingest(posts(CALLS_1, POSTED_AT))
     engine.tick(first)
@@ -236,8 +236,8 @@ def test_feedback_changes_the_next_ranking_of_open_calls(
     )
 
 
-def test_switched_off_feedback_changes_nothing(tmp_path: Path, fake_slack: FakeSlack) -> None:
-    engine, store = slack_engine(tmp_path, fake_slack, "feedback:\n  enabled: false\n")
+def test_switched_off_feedback_changes_nothing(database_url: str, fake_slack: FakeSlack) -> None:
+    engine, store = slack_engine(database_url, fake_slack, "feedback:\n  enabled: false\n")
     engine.ingest(posts(CALLS_1, POSTED_AT))
     engine.tick(POSTED_AT + timedelta(minutes=5))
     store.add_feedback("opportunity:x:b1", "U1", "useful", POSTED_AT + timedelta(minutes=6))
@@ -249,9 +249,9 @@ def test_switched_off_feedback_changes_nothing(tmp_path: Path, fake_slack: FakeS
 
 
 def test_a_watch_term_added_in_slack_makes_a_call_watched(
-    tmp_path: Path, fake_slack: FakeSlack
+    database_url: str, fake_slack: FakeSlack
 ) -> None:
-    engine, store = slack_engine(tmp_path, fake_slack)
+    engine, store = slack_engine(database_url, fake_slack)
     engine.ingest(posts({"b1": CALLS_1["b1"]}, POSTED_AT))
     engine.tick(POSTED_AT + timedelta(minutes=5))
     before = store.alert("opportunity:x:b1")
@@ -270,9 +270,9 @@ def test_a_watch_term_added_in_slack_makes_a_call_watched(
 
 
 def test_a_muted_term_keeps_its_calls_out_until_unmuted(
-    tmp_path: Path, fake_slack: FakeSlack
+    database_url: str, fake_slack: FakeSlack
 ) -> None:
-    engine, store = slack_engine(tmp_path, fake_slack)
+    engine, store = slack_engine(database_url, fake_slack)
     store.mute("voetbal", until=POSTED_AT + timedelta(hours=2), user_id="U1", now=POSTED_AT)
     engine.ingest(posts(CALLS_1, POSTED_AT))
     engine.tick(POSTED_AT + timedelta(minutes=5))
@@ -284,8 +284,8 @@ def test_a_muted_term_keeps_its_calls_out_until_unmuted(
     assert order_in_slack(fake_slack) == ["werkplek", "voetbal"]
 
 
-def test_the_taste_is_rebuilt_only_when_someone_clicked(tmp_path: Path) -> None:
-    store = Store(f"sqlite:///{tmp_path / 'inhaker.db'}")
+def test_the_taste_is_rebuilt_only_when_someone_clicked(database_url: str) -> None:
+    store = Store(database_url)
     book = TasteBook(store, Config())
     trend = Trend(
         key="trend:werkplek",
@@ -380,9 +380,9 @@ def earlier_alert(store: Store, tag: str) -> str:
     return alert_id
 
 
-def two_bursts_at_once(tmp_path: Path, name: str, teach: bool) -> tuple[list[str], list[str]]:
+def two_bursts_at_once(database_url: str, teach: bool) -> tuple[list[str], list[str]]:
     """Two topics fire in one tick and one alert is allowed: (titles alerted, snapshot)."""
-    store = Store(f"sqlite:///{tmp_path / name}")
+    store = Store(database_url)
     engine = Engine(Config(alerts=AlertsConfig(max_per_tick=1)), store, NullNotifier())
     if teach:
         ciara, werkplek = earlier_alert(store, "ciara"), earlier_alert(store, "werkplek")
@@ -398,17 +398,19 @@ def two_bursts_at_once(tmp_path: Path, name: str, teach: bool) -> tuple[list[str
     return alerted, [t["title"] for t in snapshot]
 
 
-def test_feedback_decides_which_trend_alerts_when_one_may(tmp_path: Path) -> None:
-    alerted, snapshot = two_bursts_at_once(tmp_path, "untaught.db", teach=False)
+def test_feedback_decides_which_trend_alerts_when_one_may(
+    make_database_url: Callable[[str], str],
+) -> None:
+    alerted, snapshot = two_bursts_at_once(make_database_url("untaught"), teach=False)
     assert alerted == ["#ciara"]
     assert snapshot[:2] == ["#ciara", "#werkplek"]
-    alerted, snapshot = two_bursts_at_once(tmp_path, "taught.db", teach=True)
+    alerted, snapshot = two_bursts_at_once(make_database_url("taught"), teach=True)
     assert alerted == ["#werkplek"]
     assert snapshot[:2] == ["#werkplek", "#ciara"]
 
 
-def test_a_muted_trend_alerts_only_after_the_mute_ends(tmp_path: Path) -> None:
-    store = Store(f"sqlite:///{tmp_path / 'inhaker.db'}")
+def test_a_muted_trend_alerts_only_after_the_mute_ends(database_url: str) -> None:
+    store = Store(database_url)
     engine = Engine(Config(), store, NullNotifier())
     mute_ends = ONSET + timedelta(minutes=15)
     store.mute("#Ciara", until=mute_ends, user_id="U1", now=T0)
@@ -427,11 +429,13 @@ def test_a_muted_trend_alerts_only_after_the_mute_ends(tmp_path: Path) -> None:
     assert [t["title"] for t in store.current_trends()[0]] == ["#ciara"]
 
 
-def test_a_watch_term_added_in_slack_lowers_the_bar_for_its_trend(tmp_path: Path) -> None:
+def test_a_watch_term_added_in_slack_lowers_the_bar_for_its_trend(
+    make_database_url: Callable[[str], str],
+) -> None:
     """Four posts from four people are no trend, unless the team watches the term."""
 
     def small_burst(watch: bool) -> list[Trend]:
-        store = Store(f"sqlite:///{tmp_path / f'watch-{watch}.db'}")
+        store = Store(make_database_url(f"watch-{watch}"))
         engine = Engine(Config(), store, NullNotifier())
         if watch:
             store.add_watch_term("werkplek", "U1", T0)

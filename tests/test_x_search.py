@@ -490,11 +490,11 @@ def test_a_bad_query_is_an_error_naming_the_query(
 
 
 def test_budget_shows_in_source_health_through_the_poller(
-    tmp_path: Path, x: FakeX, token: str, client: httpx.Client
+    database_url: str, x: FakeX, token: str, client: httpx.Client
 ) -> None:
     config = make_config(x.base_url, daily_budget=100)
     source = XSearchSource(config, client)
-    store = Store(f"sqlite:///{tmp_path / 'inhaker.db'}")
+    store = Store(database_url)
     x.add(4)
     poll(source, config, store, NOW)
     x.add(2)
