@@ -43,6 +43,7 @@ import httpx
 from apscheduler.executors.pool import ThreadPoolExecutor as APThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.config import Config, SourceConfig
 from bot.digest import queue_digest
@@ -154,7 +155,19 @@ class Runner:
             return PollOutcome(source_id, skipped="removed from feeds.yaml")
         source, config = entry
         now = self.clock()
-        outcome = poll(source, config, self.store, now, respect_backoff=respect_backoff)
+        try:
+            outcome = poll(source, config, self.store, now, respect_backoff=respect_backoff)
+        except SQLAlchemyError as exc:
+            # The database failed this one poll (locked past its timeout, the server gone). The
+            # source's state is saved last, so it was not: the next poll fetches the same items
+            # again (any stored already are not stored twice, and open calls among them are
+            # still checked from the store). The other sources' polls go on.
+            log.exception("poll of %s could not be stored", source_id)
+            return PollOutcome(
+                source_id,
+                error=f"{source_id}: the poll could not be stored ({exc.__class__.__name__}) — "
+                "it is fetched again at the next poll; check the database if this repeats",
+            )
         self._ingest(outcome, now)
         return outcome
 

@@ -22,7 +22,9 @@ What it does not do: decide anything (policy lives in bot/alerts.py), or elect t
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -58,6 +60,9 @@ from bot.sources.base import SourceState
 from detectors.records import ExternalTrend, Post
 
 DEFAULT_DATABASE_URL = "sqlite:///inhaker.db"
+# How long a SQLite write waits for another process's write (the worker's checkpoint of a large
+# detector can take seconds on a busy machine) before "database is locked".
+SQLITE_BUSY_SECONDS = 60.0
 
 # The plain PostgreSQL forms people write (Heroku and most hosts give postgres://), all run on
 # psycopg 3; SQLAlchemy's own default driver for postgresql:// would be psycopg2.
@@ -76,9 +81,13 @@ def make_engine(url: str) -> Engine:
     """The engine for a DATABASE_URL, with the settings each backend needs."""
     url = normalize_url(url)
     if url.startswith("sqlite"):
-        # The scheduler's threads and the Slack app share this engine.
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
+        # The scheduler's threads and the Slack app share this engine. The timeout is how long
+        # a write waits for another process's (the web process's) write to end.
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_SECONDS}
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     # pre_ping: a connection the server or a proxy closed while idle is replaced, not used.
     return create_engine(url, pool_pre_ping=True)
@@ -367,7 +376,17 @@ class ActiveTopic:
 _TRENDS_LOCK = 0x1A4B_0101
 
 
+def _sqlite_begin(conn: Connection) -> None:
+    """BEGIN ourselves (pysqlite's own is off, see _sqlite_pragmas): IMMEDIATE for the store's
+    write transactions, so the write lock is held from the start; plain BEGIN for reads."""
+    immediate = conn.get_execution_options().get("sqlite_immediate")
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # pysqlite starts transactions lazily, at the first write, and never for reads; we start
+    # them in _sqlite_begin instead, at BEGIN, with the lock mode each one needs.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     # WAL lets the Slack app read while the worker writes; busy_timeout waits for a lock
     # instead of failing at once when both write.
@@ -427,6 +446,8 @@ class Store:
     def __init__(self, url: str = DEFAULT_DATABASE_URL, *, engine: Engine | None = None) -> None:
         self.url = url
         self.engine = engine if engine is not None else make_engine(url)
+        # SQLite: this process's writers take turns (see `_begin`); PostgreSQL locks rows.
+        self._write_lock = threading.RLock() if self.engine.dialect.name == "sqlite" else None
         try:
             # Empty: created at head. Older: migrated in place. Newer: migrate.StoreTooNew.
             migrate.upgrade(self.engine)
@@ -442,8 +463,21 @@ class Store:
     def close(self) -> None:
         self.engine.dispose()
 
-    def _begin(self) -> Any:
-        return self.engine.begin()
+    @contextmanager
+    def _begin(self) -> Iterator[Connection]:
+        """A write transaction. On SQLite: one writer of this process at a time, and the write
+        lock taken at BEGIN (IMMEDIATE), so a transaction that reads before it writes never fails
+        with "database is locked" when another thread committed in between (SQLite cannot
+        upgrade a stale read snapshot to a write), and 16 poll threads queue here instead of
+        spinning in SQLite's busy handler, where one could starve past the timeout."""
+        if self._write_lock is None:
+            with self.engine.begin() as conn:
+                yield conn
+            return
+        with self._write_lock, self.engine.connect() as conn:
+            conn = conn.execution_options(sqlite_immediate=True)
+            with conn.begin():
+                yield conn
 
     def _insert_new(self, conn: Connection, table: Table, values: dict[str, Any]) -> bool:
         """INSERT unless the primary key exists; True when this call inserted the row.

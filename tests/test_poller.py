@@ -114,3 +114,40 @@ def test_a_feed_whose_guids_are_whole_articles_is_stored_once_on_any_database(
     assert third.error is None
     assert third.new_posts == ()
     assert store.count_posts(source="nos") == 2
+
+
+def test_a_database_failure_is_that_polls_error_and_the_cycle_goes_on(
+    database_url: str, feed_server: FeedServer
+) -> None:
+    """A poll whose results cannot be stored (here: a table gone) is reported as that source's
+    error; `run --once`'s cycle ends normally instead of dying on the exception."""
+    import io
+
+    from sqlalchemy import text
+
+    from bot.config import parse_config
+    from bot.notify.console import ConsoleNotifier
+    from bot.scheduler import Runner
+
+    feed_server.serve("/feed.xml", feed("a", "b"), etag='"v1"')
+    config = parse_config(
+        "allow_private_hosts: [127.0.0.1]\nsources:\n"
+        f"  - id: nos\n    kind: rss\n    url: {feed_server.url('/feed.xml')}\n"
+        f"  - id: nu\n    kind: rss\n    url: {feed_server.url('/feed.xml')}\n"
+        "opportunities:\n  enabled: false\n",
+        file="feeds.yaml",
+    )
+    store = Store(database_url)
+    with store.engine.begin() as conn:
+        conn.execute(text("DROP TABLE source_state"))
+    runner = Runner(config, store, ConsoleNotifier(io.StringIO()))
+    try:
+        report = runner.run_once()
+    finally:
+        runner.stop()
+        store.close()
+    assert sorted(p.source_id for p in report.polls) == ["nos", "nu"]
+    for outcome in report.polls:
+        assert outcome.error is not None
+        assert "the poll could not be stored" in outcome.error
+        assert "fetched again at the next poll" in outcome.error

@@ -312,3 +312,55 @@ def test_every_postgresql_url_form_opens_the_same_store(db_backend: str, databas
         assert store.engine.dialect.driver == "psycopg"
         assert [t.term for t in store.watch_terms()] == ["lancering"]
         store.close()
+
+
+def test_sixteen_poll_threads_writing_at_once_never_find_the_store_locked(
+    database_url: str,
+) -> None:
+    """`inhaker run` polls with 16 threads; each stores a feed's items and saves the source's
+    state while others do the same, and a large checkpoint is written meanwhile. On SQLite a
+    transaction that read before it wrote used to fail at once with "database is locked" when
+    another thread had committed in between (1,000 feeds in bench/worker_db.py crashed the
+    cycle). Every write must wait its turn instead, on both databases."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    store = Store(database_url)
+    now = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+    stop = threading.Event()
+
+    def checkpoints() -> None:
+        blob = b"x" * 2_000_000
+        while not stop.is_set():
+            store.save_checkpoint("trends", "d", blob, "{}", now)
+
+    def feed(n: int) -> int:
+        source = f"feed{n}"  # one poll job per source, as the scheduler runs them
+        items = [
+            Post(
+                id=f"{n}-{i}",
+                text=f"Bericht {i} van {source}",
+                created_at=now,
+                source=source,
+                author=f"a{i}",
+            )
+            for i in range(30)
+        ]
+        stored = store.add_posts(items, seen_at=now, backlog=False)
+        state = store.source_state(source)
+        store.save_source_state(replace(state, polls=state.polls + 1, last_success_at=now))
+        store.mark_checked(stored)
+        return len(stored)
+
+    writer = threading.Thread(target=checkpoints)
+    writer.start()
+    try:
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            counts = list(pool.map(feed, range(600)))
+    finally:
+        stop.set()
+        writer.join()
+    assert sum(counts) == 600 * 30
+    assert store.count_posts() == 600 * 30
+    assert sum(s.polls for s in store.all_source_states().values()) == 600
+    store.close()
