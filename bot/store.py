@@ -42,6 +42,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    bindparam,
     create_engine,
     delete,
     event,
@@ -606,13 +607,18 @@ class Store:
             return [_row_to_post(row) for row in conn.execute(query)]
 
     def mark_checked(self, items: Iterable[Post]) -> None:
+        keys = [{"k_source": post.source, "k_id": post.id} for post in items]
+        if not keys:
+            return
+        # One statement, many parameter sets (executemany; psycopg pipelines them): a tick
+        # marks up to 5,000 posts, and a round trip each was most of its time on PostgreSQL.
+        statement = (
+            update(posts)
+            .where(posts.c.source == bindparam("k_source"), posts.c.id == bindparam("k_id"))
+            .values(opportunity_checked=True)
+        )
         with self._begin() as conn:
-            for post in items:
-                conn.execute(
-                    update(posts)
-                    .where(posts.c.source == post.source, posts.c.id == post.id)
-                    .values(opportunity_checked=True)
-                )
+            conn.execute(statement, keys)
 
     def posts_by_ids(self, ids: Iterable[str]) -> list[Post]:
         """Posts whose id is in `ids` (evidence lookups), in the order of `ids`."""

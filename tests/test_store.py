@@ -363,4 +363,5 @@ def test_sixteen_poll_threads_writing_at_once_never_find_the_store_locked(
     assert sum(counts) == 600 * 30
     assert store.count_posts() == 600 * 30
     assert sum(s.polls for s in store.all_source_states().values()) == 600
+    assert store.posts_to_check() == []  # every post marked checked, none forgotten
     store.close()
