@@ -28,6 +28,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from bot import memory
 from bot.config import Config, ConfigError, load_config
 from bot.notify.base import Notifier
 from bot.store import DEFAULT_DATABASE_URL, Store, make_engine, normalize_url
@@ -235,6 +236,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     from bot.scheduler import Runner
 
     config = _load(args.config)
+    # Before any thread starts: two malloc arenas for all threads, so memory freed by one poll
+    # thread is reused by the next instead of creeping up over days (bot/memory.py).
+    memory.limit_arenas()
     url = _database_url()
     with tempfile.TemporaryDirectory(prefix="inhaker-dry-run-") as workdir:
         leadership: Leadership | None = None
@@ -364,6 +368,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # feeds.yaml edits reach the answers while serving, as they reach the worker; a broken
     # edit keeps the last good configuration (and is logged; the worker tells the ops channel).
     config = LiveConfig(_load(args.config), every=RELOAD_SECONDS)
+    memory.limit_arenas()  # before waitress starts its threads (see cmd_run)
     store = _open_store()
     app = _slack_app(store, config)
     port = args.port if args.port is not None else int(os.environ.get("PORT", "3000"))

@@ -45,6 +45,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot import memory
 from bot.config import Config, SourceConfig
 from bot.digest import queue_digest
 from bot.http import make_client
@@ -265,6 +266,9 @@ class Runner:
         size = self.engine.checkpoint(self.clock())
         if size is not None:
             log.info("trend detector checkpoint saved (%d KiB)", size // 1024)
+        # The checkpoint's buffers (megabytes) were just freed: hand them back to the system
+        # instead of letting malloc keep them (bot/memory.py).
+        memory.trim()
 
     # -- one cycle ------------------------------------------------------------------------
 
