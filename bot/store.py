@@ -377,6 +377,23 @@ class ActiveTopic:
 _TRENDS_LOCK = 0x1A4B_0101
 
 
+def _sent(alert_id: str, ref: str | None, now: datetime) -> Any:
+    """The UPDATE that marks an alert sent to the message `ref` (the notifier's) points at."""
+    channel, ts = split_ref(ref) if ref else (None, None)
+    return (
+        update(alerts)
+        .where(alerts.c.id == alert_id)
+        .values(
+            status="sent",
+            slack_channel=channel,
+            slack_ts=ts,
+            sent_at=now,
+            needs_update=False,
+            last_error=None,
+        )
+    )
+
+
 def _sqlite_begin(conn: Connection) -> None:
     """BEGIN ourselves (pysqlite's own is off, see _sqlite_pragmas): IMMEDIATE for the store's
     write transactions, so the write lock is held from the start; plain BEGIN for reads."""
@@ -827,20 +844,8 @@ class Store:
 
     def mark_sent(self, alert_id: str, *, ref: str | None, now: datetime) -> None:
         """The alert was delivered; `ref` (from the notifier) says where the message is."""
-        channel, ts = split_ref(ref) if ref else (None, None)
         with self._begin() as conn:
-            conn.execute(
-                update(alerts)
-                .where(alerts.c.id == alert_id)
-                .values(
-                    status="sent",
-                    slack_channel=channel,
-                    slack_ts=ts,
-                    sent_at=now,
-                    needs_update=False,
-                    last_error=None,
-                )
-            )
+            conn.execute(_sent(alert_id, ref, now))
 
     # -- posts whose outcome is unknown (the duplicate window; bot/delivery.py) ------------
 
@@ -867,20 +872,8 @@ class Store:
 
     def record_sent(self, alert_id: str, *, ref: str | None, now: datetime, key: str) -> None:
         """`mark_sent` and `end_send(key)` in one transaction: never sent-and-unknown."""
-        channel, ts = split_ref(ref) if ref else (None, None)
         with self._begin() as conn:
-            conn.execute(
-                update(alerts)
-                .where(alerts.c.id == alert_id)
-                .values(
-                    status="sent",
-                    slack_channel=channel,
-                    slack_ts=ts,
-                    sent_at=now,
-                    needs_update=False,
-                    last_error=None,
-                )
-            )
+            conn.execute(_sent(alert_id, ref, now))
             conn.execute(delete(send_attempts).where(send_attempts.c.key == key))
 
     def record_reply_sent(self, reply_id: str, *, ts: str | None, now: datetime, key: str) -> None:
