@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import logging
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,7 @@ _M_ARENA_MAX = -8
 ARENAS = 2
 
 
+@functools.cache  # loaded once: trim() runs after every checkpoint
 def _libc() -> ctypes.CDLL | None:
     name = ctypes.util.find_library("c")
     if not name:

@@ -22,7 +22,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from slack_sdk import WebClient
@@ -30,6 +30,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.alerts import SNOOZE_FOR, alert_from_row, alert_state
 from bot.config import Config
+from bot.http import parse_retry_after
 from bot.notify.base import AlertState
 from bot.slack.blocks import MUTE_DAYS, alert_blocks, alert_text
 from bot.store import AlertRow, Store
@@ -45,12 +46,12 @@ RATE_LIMIT_WAIT_MAX = 30.0
 
 
 def _retry_after(headers: Any) -> float:
-    values = headers.get("Retry-After") or headers.get("retry-after") or ["1"]
-    value = values[0] if isinstance(values, list) else values
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return 1.0
+    """Slack's Retry-After (seconds or an HTTP date, read by bot.http), else one second."""
+    value = headers.get("Retry-After") or headers.get("retry-after")
+    if isinstance(value, list):
+        value = value[0] if value else None
+    wait = parse_retry_after(value, datetime.now(UTC))
+    return 1.0 if wait is None else wait
 
 
 @dataclass(frozen=True, slots=True)
